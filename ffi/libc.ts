@@ -1,0 +1,359 @@
+/**
+ * Typed libc bindings with errno.
+ *
+ * Every wrapper either returns its result or throws a {@link LibcError}
+ * carrying the call name and errno; EINTR is retried where the call is
+ * restartable. Raw integers stay raw here: ownership of fds and mappings is
+ * the job of `ffi/fd.ts` and `ffi/mmap.ts`.
+ */
+import { LIBC_SYMBOLS } from "./libc_symbols.ts";
+
+let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/** The loaded libc (opened once per isolate; workers in thread mode open their own). */
+export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  return lib.symbols;
+}
+
+// ---- constants (x86_64 Linux) ----------------------------------------------
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_TYPE = 3;
+export const SCM_RIGHTS = 1;
+export const MSG_PEEK = 0x2;
+export const MSG_CTRUNC = 0x8;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+export const SHUT_RDWR = 2;
+
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
+export const O_NONBLOCK = 0o4000;
+export const F_DUPFD_CLOEXEC = 1030;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 1;
+export const F_SEAL_SHRINK = 2;
+export const F_SEAL_GROW = 4;
+export const F_SEAL_WRITE = 8;
+
+export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+
+export const SEEK_END = 2;
+
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+
+export const WNOHANG = 1;
+export const SIGKILL = 9;
+export const SIGTERM = 15;
+export const PR_SET_PDEATHSIG = 1;
+
+export const POSIX_SPAWN_SETSIGDEF = 0x04;
+export const POSIX_SPAWN_SETSIGMASK = 0x08;
+
+// errno values we name in logs or branch on.
+export const EPERM = 1;
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const EINTR = 4;
+export const EBADF = 9;
+export const ECHILD = 10;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EINVAL = 22;
+export const EMFILE = 24;
+export const ENOTSOCK = 88;
+export const EMSGSIZE = 90;
+export const EPIPE = 32;
+export const ECONNRESET = 104;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  17: "EEXIST",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  27: "EFBIG",
+  28: "ENOSPC",
+  32: "EPIPE",
+  88: "ENOTSOCK",
+  90: "EMSGSIZE",
+  95: "EOPNOTSUPP",
+  104: "ECONNRESET",
+  107: "ENOTCONN",
+  111: "ECONNREFUSED",
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** A failed libc call. */
+export class LibcError extends Error {
+  constructor(readonly call: string, readonly errno: number) {
+    super(`${call}: ${errnoName(errno)}`);
+    this.name = "LibcError";
+  }
+}
+
+/** errno of the calling thread; valid right after a synchronous failed call. */
+export function errno(): number {
+  const p = libc().__errno_location();
+  return new Deno.UnsafePointerView(p!).getInt32(0);
+}
+
+/** Runs a call returning a number; retries on EINTR, throws LibcError on -1. */
+export function check<T extends number | bigint>(call: string, f: () => T): T {
+  for (;;) {
+    const r = f();
+    if (Number(r) !== -1) return r;
+    const e = errno();
+    if (e !== EINTR) throw new LibcError(call, e);
+  }
+}
+
+/** NUL-terminated C string. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const enc = new TextEncoder().encode(s);
+  const out = new Uint8Array(enc.length + 1);
+  out.set(enc);
+  return out;
+}
+
+// ---- thin wrappers ----------------------------------------------------------
+
+export function close(fd: number): void {
+  // close(2) must not be retried on EINTR on Linux: the fd is gone either way.
+  if (libc().close(fd) === -1) {
+    const e = errno();
+    if (e !== EINTR) throw new LibcError("close", e);
+  }
+}
+
+export function fcntl(fd: number, cmd: number, arg = 0): number {
+  return check("fcntl", () => libc().fcntl(fd, cmd, arg));
+}
+
+/** dup(2) with FD_CLOEXEC set on the copy, at or above `minFd`. */
+export function dupCloexec(fd: number, minFd = 0): number {
+  return fcntl(fd, F_DUPFD_CLOEXEC, minFd);
+}
+
+export function setCloexec(fd: number, on: boolean): void {
+  const flags = fcntl(fd, F_GETFD);
+  fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+}
+
+export function setNonblocking(fd: number, on: boolean): void {
+  const flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+/** Size of the file behind `fd` (lseek to the end). */
+export function fileSize(fd: number): bigint {
+  return check("lseek", () => libc().lseek(fd, 0n, SEEK_END));
+}
+
+export function memfdCreate(name: string, flags: number): number {
+  return check("memfd_create", () => libc().memfd_create(cstr(name), flags));
+}
+
+export function ftruncate(fd: number, size: bigint | number): void {
+  check("ftruncate", () => libc().ftruncate(fd, BigInt(size)));
+}
+
+export function eventfd(initval: number, flags: number): number {
+  return check("eventfd", () => libc().eventfd(initval, flags));
+}
+
+/** Adds `value` to an eventfd counter (an 8-byte little-endian write). */
+export function eventfdWrite(fd: number, value: bigint = 1n): void {
+  const buf = new Uint8Array(8);
+  new DataView(buf.buffer).setBigUint64(0, value, true);
+  const n = check("eventfd write", () => libc().write(fd, buf, 8n));
+  if (n !== 8n) throw new LibcError("eventfd write", EINVAL);
+}
+
+/** Reads and resets an eventfd counter; null when it is 0 and the fd is non-blocking. */
+export function eventfdRead(fd: number): bigint | null {
+  const buf = new Uint8Array(8);
+  for (;;) {
+    const n = libc().read(fd, buf, 8n);
+    if (n === 8n) return new DataView(buf.buffer).getBigUint64(0, true);
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e === EAGAIN) return null;
+    throw new LibcError("eventfd read", e);
+  }
+}
+
+export function socketpair(type: number): [number, number] {
+  const sv = new Int32Array(2);
+  check("socketpair", () => libc().socketpair(AF_UNIX, type, 0, new Uint8Array(sv.buffer)));
+  return [sv[0], sv[1]];
+}
+
+/** SO_TYPE of a socket, or null when `fd` is not a socket (or not an open fd). */
+export function socketType(fd: number): number | null {
+  const val = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  const r = libc().getsockopt(
+    fd,
+    SOL_SOCKET,
+    SO_TYPE,
+    new Uint8Array(val.buffer),
+    new Uint8Array(len.buffer),
+  );
+  if (r === -1) return null;
+  return val[0];
+}
+
+export function shutdown(fd: number, how = SHUT_RDWR): void {
+  check("shutdown", () => libc().shutdown(fd, how));
+}
+
+/** One pollfd entry. */
+export interface PollFd {
+  fd: number;
+  events: number;
+  revents?: number;
+}
+
+function pollBuffer(fds: PollFd[]): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(8 * Math.max(1, fds.length));
+  const dv = new DataView(buf.buffer);
+  fds.forEach((p, i) => {
+    dv.setInt32(i * 8, p.fd, true);
+    dv.setInt16(i * 8 + 4, p.events, true);
+  });
+  return buf;
+}
+
+function pollResults(buf: Uint8Array<ArrayBuffer>, fds: PollFd[]): void {
+  const dv = new DataView(buf.buffer);
+  fds.forEach((p, i) => p.revents = dv.getUint16(i * 8 + 6, true));
+}
+
+/** poll(2) on this thread. Fills `revents`; returns the number of ready fds (0 on timeout). */
+export function poll(fds: PollFd[], timeoutMs: number): number {
+  const buf = pollBuffer(fds);
+  const n = check("poll", () => libc().poll(buf, BigInt(fds.length), timeoutMs));
+  pollResults(buf, fds);
+  return n;
+}
+
+/**
+ * poll(2) on a helper thread: the event loop keeps running while it waits.
+ * errno is not available from the helper thread; a failure reports EINTR-like
+ * "no fds ready" after a retry, other failures throw with errno unknown (-1).
+ */
+export async function pollAsync(fds: PollFd[], timeoutMs: number): Promise<number> {
+  const buf = pollBuffer(fds);
+  const n = await libc().poll_async(buf, BigInt(fds.length), timeoutMs);
+  if (n === -1) return 0; // EINTR (the only plausible failure with valid fds): caller re-polls.
+  pollResults(buf, fds);
+  return n;
+}
+
+export function getpid(): number {
+  return libc().getpid();
+}
+
+export function getppid(): number {
+  return libc().getppid();
+}
+
+/** kill(2); false when the process no longer exists. */
+export function kill(pid: number, sig: number): boolean {
+  if (libc().kill(pid, sig) === 0) return true;
+  const e = errno();
+  if (e === ESRCH) return false;
+  throw new LibcError("kill", e);
+}
+
+/** Result of waitpid: how a child ended. */
+export interface ExitStatus {
+  pid: number;
+  /** exit code when the child exited, else null */
+  code: number | null;
+  /** terminating signal when the child was killed, else null */
+  signal: number | null;
+}
+
+/** waitpid(2); null when WNOHANG and the child is still running. */
+export function waitpid(pid: number, options = 0): ExitStatus | null {
+  const st = new Int32Array(1);
+  const r = check("waitpid", () => libc().waitpid(pid, new Uint8Array(st.buffer), options));
+  if (r === 0) return null;
+  const s = st[0];
+  const sig = s & 0x7f;
+  return sig === 0
+    ? { pid: r, code: (s >> 8) & 0xff, signal: null }
+    : { pid: r, code: null, signal: sig };
+}
+
+export function pidfdOpen(pid: number): number {
+  return check("pidfd_open", () => libc().pidfd_open(pid, 0));
+}
+
+/** Asks the kernel to send `sig` to this process when its parent exits. */
+export function setParentDeathSignal(sig: number): void {
+  check("prctl(PR_SET_PDEATHSIG)", () => libc().prctl(PR_SET_PDEATHSIG, BigInt(sig)));
+}
+
+/** Kind of object an fd refers to, from /proc/self/fd (e.g. "socket", "anon_inode:[eventfd]"). */
+export function fdKind(fd: number): string | null {
+  try {
+    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
+
+export function isEventfd(fd: number): boolean {
+  return fdKind(fd) === "anon_inode:[eventfd]";
+}
+
+/** True when `fd` is a memfd (the only kind of file that answers F_GET_SEALS). */
+export function isMemfd(fd: number): boolean {
+  return libc().fcntl(fd, F_GET_SEALS, 0) !== -1;
+}
+
+/** The open fds of this process (from /proc/self/fd). */
+export function openFds(): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc/self/fd")) out.push(Number(e.name));
+  return out.sort((a, b) => a - b);
+}

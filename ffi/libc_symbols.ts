@@ -1,0 +1,152 @@
+/**
+ * The libc symbols Vesper calls, as one `Deno.dlopen` table.
+ *
+ * Each parameter is annotated with its C type (x86_64 Linux, glibc ≥ 2.34).
+ * Nothing here is called directly by the rest of the code base: the typed
+ * wrappers in `ffi/libc.ts` and the owners in `ffi/fd.ts`, `ffi/mmap.ts`,
+ * `ffi/socket.ts`, `ffi/spawn.ts` are the API.
+ */
+export const LIBC_SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" }, // int *(void)
+  close: { parameters: ["i32" /* int fd */], result: "i32" },
+  read: {
+    parameters: ["i32" /* int fd */, "buffer" /* void *buf */, "usize" /* size_t count */],
+    result: "isize",
+  },
+  read_ptr: {
+    name: "read",
+    parameters: ["i32" /* int fd */, "pointer" /* void *buf */, "usize" /* size_t count */],
+    result: "isize",
+  },
+  write: {
+    parameters: ["i32" /* int fd */, "buffer" /* const void *buf */, "usize" /* size_t count */],
+    result: "isize",
+  },
+  fcntl: {
+    // int fcntl(int fd, int cmd, ... /* int arg */): the int vararg is ABI-compatible here.
+    parameters: ["i32" /* int fd */, "i32" /* int cmd */, "i32" /* int arg */],
+    result: "i32",
+  },
+  lseek: {
+    parameters: ["i32" /* int fd */, "i64" /* off_t offset */, "i32" /* int whence */],
+    result: "i64",
+  },
+  ftruncate: { parameters: ["i32" /* int fd */, "i64" /* off_t length */], result: "i32" },
+  memfd_create: {
+    parameters: ["buffer" /* const char *name */, "u32" /* unsigned int flags */],
+    result: "i32",
+  },
+  mmap: {
+    parameters: [
+      "pointer", /* void *addr */
+      "usize", /* size_t length */
+      "i32", /* int prot */
+      "i32", /* int flags */
+      "i32", /* int fd */
+      "i64", /* off_t offset */
+    ],
+    result: "pointer",
+  },
+  munmap: { parameters: ["pointer" /* void *addr */, "usize" /* size_t length */], result: "i32" },
+  eventfd: { parameters: ["u32" /* unsigned int initval */, "i32" /* int flags */], result: "i32" },
+  socketpair: {
+    parameters: [
+      "i32", /* int domain */
+      "i32", /* int type */
+      "i32", /* int protocol */
+      "buffer", /* int sv[2] */
+    ],
+    result: "i32",
+  },
+  sendmsg: {
+    parameters: ["i32" /* int sockfd */, "buffer" /* const struct msghdr *msg */, "i32" /* int flags */],
+    result: "isize",
+  },
+  recvmsg: {
+    parameters: ["i32" /* int sockfd */, "buffer" /* struct msghdr *msg */, "i32" /* int flags */],
+    result: "isize",
+  },
+  getsockopt: {
+    parameters: [
+      "i32", /* int sockfd */
+      "i32", /* int level */
+      "i32", /* int optname */
+      "buffer", /* void *optval */
+      "buffer", /* socklen_t *optlen */
+    ],
+    result: "i32",
+  },
+  shutdown: { parameters: ["i32" /* int sockfd */, "i32" /* int how */], result: "i32" },
+  poll: {
+    parameters: ["buffer" /* struct pollfd *fds */, "u64" /* nfds_t nfds */, "i32" /* int timeout */],
+    result: "i32",
+  },
+  /** The same poll(2), run on a helper thread so the event loop keeps turning. */
+  poll_async: {
+    name: "poll",
+    parameters: ["buffer" /* struct pollfd *fds */, "u64" /* nfds_t nfds */, "i32" /* int timeout */],
+    result: "i32",
+    nonblocking: true,
+  },
+  getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
+  getppid: { parameters: [], result: "i32" }, // pid_t getppid(void)
+  kill: { parameters: ["i32" /* pid_t pid */, "i32" /* int sig */], result: "i32" },
+  waitpid: {
+    parameters: ["i32" /* pid_t pid */, "buffer" /* int *wstatus */, "i32" /* int options */],
+    result: "i32",
+  },
+  pidfd_open: { parameters: ["i32" /* pid_t pid */, "u32" /* unsigned int flags */], result: "i32" },
+  prctl: {
+    // int prctl(int option, unsigned long arg2, ...)
+    parameters: ["i32" /* int option */, "u64" /* unsigned long arg2 */],
+    result: "i32",
+  },
+  posix_spawn: {
+    parameters: [
+      "buffer", /* pid_t *pid */
+      "buffer", /* const char *path */
+      "buffer", /* const posix_spawn_file_actions_t *file_actions */
+      "buffer", /* const posix_spawnattr_t *attrp */
+      "buffer", /* char *const argv[] */
+      "buffer", /* char *const envp[] */
+    ],
+    result: "i32",
+  },
+  posix_spawn_file_actions_init: {
+    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */],
+    result: "i32",
+  },
+  posix_spawn_file_actions_destroy: {
+    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */],
+    result: "i32",
+  },
+  posix_spawn_file_actions_adddup2: {
+    parameters: [
+      "buffer", /* posix_spawn_file_actions_t *file_actions */
+      "i32", /* int fildes */
+      "i32", /* int newfildes */
+    ],
+    result: "i32",
+  },
+  posix_spawn_file_actions_addclosefrom_np: {
+    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */, "i32" /* int from */],
+    result: "i32",
+  },
+  posix_spawnattr_init: { parameters: ["buffer" /* posix_spawnattr_t *attr */], result: "i32" },
+  posix_spawnattr_destroy: { parameters: ["buffer" /* posix_spawnattr_t *attr */], result: "i32" },
+  posix_spawnattr_setflags: {
+    parameters: ["buffer" /* posix_spawnattr_t *attr */, "i16" /* short flags */],
+    result: "i32",
+  },
+  posix_spawnattr_setsigmask: {
+    parameters: ["buffer" /* posix_spawnattr_t *attr */, "buffer" /* const sigset_t *sigmask */],
+    result: "i32",
+  },
+  posix_spawnattr_setsigdefault: {
+    parameters: ["buffer" /* posix_spawnattr_t *attr */, "buffer" /* const sigset_t *sigdefault */],
+    result: "i32",
+  },
+  sigemptyset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
+  sigfillset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
+  sigdelset: { parameters: ["buffer" /* sigset_t *set */, "i32" /* int signum */], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;

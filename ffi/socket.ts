@@ -1,0 +1,191 @@
+/**
+ * AF_UNIX SOCK_SEQPACKET sockets with fd passing (SCM_RIGHTS).
+ *
+ * One `send` is one message; `recv` returns one whole message, the fds that
+ * came with it (received with MSG_CMSG_CLOEXEC, already owned) and the
+ * MSG_TRUNC/MSG_CTRUNC verdicts. The msghdr, iovec and control buffers are
+ * allocated once per socket: the hot path makes no garbage beyond the result.
+ */
+import {
+  EAGAIN,
+  errno,
+  EINTR,
+  libc,
+  LibcError,
+  MSG_CMSG_CLOEXEC,
+  MSG_CTRUNC,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  MSG_TRUNC,
+  SCM_RIGHTS,
+  shutdown,
+  SOCK_CLOEXEC,
+  SOCK_SEQPACKET,
+  socketpair,
+  socketType,
+  SOL_SOCKET,
+} from "./libc.ts";
+import { OwnedFd } from "./fd.ts";
+
+/** Most fds one message may carry (RENDER_SOCKET_MAX_FD_COUNT). */
+export const MAX_FDS_PER_MESSAGE = 8;
+
+const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type;
+const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
+
+/** What one recvmsg delivered. */
+export interface Received {
+  /** payload bytes (for MSG_TRUNC: the real length of the message) */
+  size: number;
+  /** the fds that arrived, owned by the caller */
+  fds: OwnedFd[];
+  /** the message was longer than the buffer */
+  truncated: boolean;
+  /** more fds arrived than fit (the ones that did arrive are in `fds`) */
+  fdsTruncated: boolean;
+}
+
+function ptrValue(buf: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>)));
+}
+
+export class SeqpacketSocket implements Disposable {
+  readonly handle: OwnedFd;
+  // Off-heap buffers (new ArrayBuffer never lives on the V8 heap, so pointers stay valid).
+  #msg = new Uint8Array(new ArrayBuffer(56)); // struct msghdr
+  #msgView = new DataView(this.#msg.buffer);
+  #iov = new Uint8Array(new ArrayBuffer(16)); // struct iovec
+  #iovView = new DataView(this.#iov.buffer);
+  #ctl = new Uint8Array(new ArrayBuffer(cmsgSpace(MAX_FDS_PER_MESSAGE)));
+  #ctlView = new DataView(this.#ctl.buffer);
+
+  constructor(fd: OwnedFd | number) {
+    this.handle = typeof fd === "number" ? new OwnedFd(fd) : fd;
+    this.#msgView.setBigUint64(16, ptrValue(this.#iov), true); // msg_iov
+    this.#msgView.setBigUint64(24, 1n, true); // msg_iovlen
+  }
+
+  /** A connected pair, both ends CLOEXEC. */
+  static pair(): [SeqpacketSocket, SeqpacketSocket] {
+    const [a, b] = socketpair(SOCK_SEQPACKET | SOCK_CLOEXEC);
+    return [new SeqpacketSocket(a), new SeqpacketSocket(b)];
+  }
+
+  /** Adopts `fd` after checking it is a SOCK_SEQPACKET socket. */
+  static adopt(fd: number): SeqpacketSocket {
+    const t = socketType(fd);
+    if (t !== SOCK_SEQPACKET) {
+      throw new Error(
+        t === null ? `fd ${fd} is not a socket` : `fd ${fd} is not SOCK_SEQPACKET (type ${t})`,
+      );
+    }
+    return new SeqpacketSocket(fd);
+  }
+
+  get fd(): number {
+    return this.handle.fd;
+  }
+
+  #setIov(data: Uint8Array, len: number): void {
+    this.#iovView.setBigUint64(0, len > 0 ? ptrValue(data) : 0n, true);
+    this.#iovView.setBigUint64(8, BigInt(len), true);
+  }
+
+  /**
+   * Sends one message with `fds` attached (the caller keeps ownership of
+   * them). Returns false when the peer is gone (EPIPE/ECONNRESET).
+   */
+  send(data: Uint8Array, fds: readonly number[] = []): boolean {
+    if (fds.length > MAX_FDS_PER_MESSAGE) throw new RangeError("too many fds for one message");
+    this.#setIov(data, data.byteLength);
+    if (fds.length > 0) {
+      const len = CMSG_HDR + fds.length * 4;
+      this.#ctlView.setBigUint64(0, BigInt(len), true);
+      this.#ctlView.setInt32(8, SOL_SOCKET, true);
+      this.#ctlView.setInt32(12, SCM_RIGHTS, true);
+      fds.forEach((fd, i) => this.#ctlView.setInt32(CMSG_HDR + i * 4, fd, true));
+      this.#msgView.setBigUint64(32, ptrValue(this.#ctl), true);
+      this.#msgView.setBigUint64(40, BigInt(cmsgSpace(fds.length)), true);
+    } else {
+      this.#msgView.setBigUint64(32, 0n, true);
+      this.#msgView.setBigUint64(40, 0n, true);
+    }
+    for (;;) {
+      const n = libc().sendmsg(this.fd, this.#msg, MSG_NOSIGNAL);
+      if (n >= 0n) {
+        if (Number(n) !== data.byteLength) throw new LibcError("sendmsg (short)", 0);
+        return true;
+      }
+      const e = errno();
+      if (e === EINTR || e === EAGAIN) continue;
+      if (e === 32 /* EPIPE */ || e === 104 /* ECONNRESET */) return false;
+      throw new LibcError("sendmsg", e);
+    }
+  }
+
+  /**
+   * Receives one message into `buf` with room for `maxFds` fds.
+   * Returns null on EOF (peer closed), or, with `nonblocking`, when nothing is queued.
+   */
+  recv(buf: Uint8Array, maxFds = MAX_FDS_PER_MESSAGE, nonblocking = false): Received | null {
+    this.#setIov(buf, buf.byteLength);
+    const ctlLen = maxFds > 0 ? cmsgSpace(Math.min(maxFds, MAX_FDS_PER_MESSAGE)) : 0;
+    this.#msgView.setBigUint64(32, ctlLen > 0 ? ptrValue(this.#ctl) : 0n, true);
+    this.#msgView.setBigUint64(40, BigInt(ctlLen), true);
+    this.#msgView.setInt32(48, 0, true);
+    const flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | (nonblocking ? MSG_DONTWAIT : 0);
+    let n: bigint;
+    for (;;) {
+      n = libc().recvmsg(this.fd, this.#msg, flags);
+      if (n >= 0n) break;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN && nonblocking) return null;
+      if (e === 104 /* ECONNRESET */) return null;
+      throw new LibcError("recvmsg", e);
+    }
+    const msgFlags = this.#msgView.getInt32(48, true);
+    const fds: OwnedFd[] = [];
+    const controllen = Number(this.#msgView.getBigUint64(40, true));
+    // Walk every SCM_RIGHTS header the kernel filled in.
+    let off = 0;
+    while (off + CMSG_HDR <= controllen) {
+      const len = Number(this.#ctlView.getBigUint64(off, true));
+      if (len < CMSG_HDR || off + len > controllen) break;
+      const level = this.#ctlView.getInt32(off + 8, true);
+      const type = this.#ctlView.getInt32(off + 12, true);
+      if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+        for (let p = off + CMSG_HDR; p + 4 <= off + len; p += 4) {
+          fds.push(new OwnedFd(this.#ctlView.getInt32(p, true)));
+        }
+      }
+      off += (len + 7) & ~7;
+    }
+    if (n === 0n && fds.length === 0 && (msgFlags & MSG_TRUNC) === 0) {
+      // SOCK_SEQPACKET: a zero-length read with nothing attached is EOF.
+      return null;
+    }
+    return {
+      size: Number(n),
+      fds,
+      truncated: (msgFlags & MSG_TRUNC) !== 0,
+      fdsTruncated: (msgFlags & MSG_CTRUNC) !== 0,
+    };
+  }
+
+  /** Wakes any blocked reader of either end with EOF. */
+  shutdown(): void {
+    try {
+      shutdown(this.fd);
+    } catch { /* already disconnected */ }
+  }
+
+  close(): void {
+    this.handle.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
