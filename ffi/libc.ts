@@ -162,6 +162,17 @@ export function close(fd: number): void {
   }
 }
 
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_CLOEXEC = 0o2000000;
+
+/** open(2); returns the new fd. */
+export function open(path: string, flags: number, mode = 0o644): number {
+  return check("open", () => libc().open(cstr(path), flags, mode));
+}
+
 export function fcntl(fd: number, cmd: number, arg = 0): number {
   return check("fcntl", () => libc().fcntl(fd, cmd, arg));
 }
@@ -333,13 +344,21 @@ export function setParentDeathSignal(sig: number): void {
   check("prctl(PR_SET_PDEATHSIG)", () => libc().prctl(PR_SET_PDEATHSIG, BigInt(sig)));
 }
 
-/** Kind of object an fd refers to, from /proc/self/fd (e.g. "socket", "anon_inode:[eventfd]"). */
+/** readlink(2); null when the link cannot be read. */
+export function readlink(path: string): string | null {
+  const buf = new Uint8Array(4096);
+  const n = libc().readlink(cstr(path), buf, BigInt(buf.byteLength));
+  if (n < 0n) return null;
+  return new TextDecoder().decode(buf.subarray(0, Number(n)));
+}
+
+/**
+ * Kind of object an fd refers to, from /proc/self/fd (e.g. "socket:[123]",
+ * "anon_inode:[eventfd]"); null when `fd` is not open. Read through libc:
+ * Deno's own file APIs demand --allow-all for /proc/self.
+ */
 export function fdKind(fd: number): string | null {
-  try {
-    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return null;
-  }
+  return readlink(`/proc/self/fd/${fd}`);
 }
 
 export function isEventfd(fd: number): boolean {
@@ -351,9 +370,51 @@ export function isMemfd(fd: number): boolean {
   return libc().fcntl(fd, F_GET_SEALS, 0) !== -1;
 }
 
-/** The open fds of this process (from /proc/self/fd). */
+/** The open fds of this process (needs --allow-all: Deno guards /proc/self). */
 export function openFds(): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc/self/fd")) out.push(Number(e.name));
   return out.sort((a, b) => a - b);
+}
+
+// ---- AF_UNIX listening/connecting sockets (appended for src/gpu2d) ----------
+
+/** Longest path a sockaddr_un holds (108 bytes including the NUL). */
+export const UNIX_PATH_MAX = 108;
+
+/** A struct sockaddr_un for `path` and its length. */
+function sockaddrUn(path: string): [Uint8Array<ArrayBuffer>, number] {
+  const p = new TextEncoder().encode(path);
+  if (p.length === 0 || p.length >= UNIX_PATH_MAX) {
+    throw new RangeError(`unix socket path must be 1..${UNIX_PATH_MAX - 1} bytes: ${path}`);
+  }
+  const sa = new Uint8Array(2 + UNIX_PATH_MAX);
+  new DataView(sa.buffer).setUint16(0, AF_UNIX, true); // sa_family_t sun_family
+  sa.set(p, 2);
+  return [sa, 2 + p.length + 1];
+}
+
+export function socket(domain: number, type: number, protocol = 0): number {
+  return check("socket", () => libc().socket(domain, type, protocol));
+}
+
+/** bind(2) to a filesystem AF_UNIX address. */
+export function bindUnix(fd: number, path: string): void {
+  const [sa, len] = sockaddrUn(path);
+  check("bind", () => libc().bind(fd, sa, len));
+}
+
+export function listen(fd: number, backlog: number): void {
+  check("listen", () => libc().listen(fd, backlog));
+}
+
+/** accept4(2) without the peer address; `flags` e.g. SOCK_CLOEXEC. */
+export function accept4(fd: number, flags: number): number {
+  return check("accept4", () => libc().accept4(fd, null, null, flags));
+}
+
+/** connect(2) to a filesystem AF_UNIX address. */
+export function connectUnix(fd: number, path: string): void {
+  const [sa, len] = sockaddrUn(path);
+  check("connect", () => libc().connect(fd, sa, len));
 }

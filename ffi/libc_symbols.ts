@@ -9,31 +9,47 @@
 export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" }, // int *(void)
   close: { parameters: ["i32" /* int fd */], result: "i32" },
+  open: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "i32", /* int flags */
+      "u32", /* mode_t mode */
+    ],
+    result: "i32",
+  },
   read: {
-    parameters: ["i32" /* int fd */, "buffer" /* void *buf */, "usize" /* size_t count */],
+    parameters: ["i32", /* int fd */ "buffer", /* void *buf */ "usize" /* size_t count */],
     result: "isize",
   },
   read_ptr: {
     name: "read",
-    parameters: ["i32" /* int fd */, "pointer" /* void *buf */, "usize" /* size_t count */],
+    parameters: ["i32", /* int fd */ "pointer", /* void *buf */ "usize" /* size_t count */],
     result: "isize",
   },
   write: {
-    parameters: ["i32" /* int fd */, "buffer" /* const void *buf */, "usize" /* size_t count */],
+    parameters: ["i32", /* int fd */ "buffer", /* const void *buf */ "usize" /* size_t count */],
+    result: "isize",
+  },
+  readlink: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "buffer", /* char *buf */
+      "usize", /* size_t bufsiz */
+    ],
     result: "isize",
   },
   fcntl: {
     // int fcntl(int fd, int cmd, ... /* int arg */): the int vararg is ABI-compatible here.
-    parameters: ["i32" /* int fd */, "i32" /* int cmd */, "i32" /* int arg */],
+    parameters: ["i32", /* int fd */ "i32", /* int cmd */ "i32" /* int arg */],
     result: "i32",
   },
   lseek: {
-    parameters: ["i32" /* int fd */, "i64" /* off_t offset */, "i32" /* int whence */],
+    parameters: ["i32", /* int fd */ "i64", /* off_t offset */ "i32" /* int whence */],
     result: "i64",
   },
-  ftruncate: { parameters: ["i32" /* int fd */, "i64" /* off_t length */], result: "i32" },
+  ftruncate: { parameters: ["i32", /* int fd */ "i64" /* off_t length */], result: "i32" },
   memfd_create: {
-    parameters: ["buffer" /* const char *name */, "u32" /* unsigned int flags */],
+    parameters: ["buffer", /* const char *name */ "u32" /* unsigned int flags */],
     result: "i32",
   },
   mmap: {
@@ -47,8 +63,8 @@ export const LIBC_SYMBOLS = {
     ],
     result: "pointer",
   },
-  munmap: { parameters: ["pointer" /* void *addr */, "usize" /* size_t length */], result: "i32" },
-  eventfd: { parameters: ["u32" /* unsigned int initval */, "i32" /* int flags */], result: "i32" },
+  munmap: { parameters: ["pointer", /* void *addr */ "usize" /* size_t length */], result: "i32" },
+  eventfd: { parameters: ["u32", /* unsigned int initval */ "i32" /* int flags */], result: "i32" },
   socketpair: {
     parameters: [
       "i32", /* int domain */
@@ -59,11 +75,15 @@ export const LIBC_SYMBOLS = {
     result: "i32",
   },
   sendmsg: {
-    parameters: ["i32" /* int sockfd */, "buffer" /* const struct msghdr *msg */, "i32" /* int flags */],
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* const struct msghdr *msg */
+      "i32", /* int flags */
+    ],
     result: "isize",
   },
   recvmsg: {
-    parameters: ["i32" /* int sockfd */, "buffer" /* struct msghdr *msg */, "i32" /* int flags */],
+    parameters: ["i32", /* int sockfd */ "buffer", /* struct msghdr *msg */ "i32" /* int flags */],
     result: "isize",
   },
   getsockopt: {
@@ -76,29 +96,40 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
-  shutdown: { parameters: ["i32" /* int sockfd */, "i32" /* int how */], result: "i32" },
+  shutdown: { parameters: ["i32", /* int sockfd */ "i32" /* int how */], result: "i32" },
   poll: {
-    parameters: ["buffer" /* struct pollfd *fds */, "u64" /* nfds_t nfds */, "i32" /* int timeout */],
+    parameters: [
+      "buffer", /* struct pollfd *fds */
+      "u64", /* nfds_t nfds */
+      "i32", /* int timeout */
+    ],
     result: "i32",
   },
   /** The same poll(2), run on a helper thread so the event loop keeps turning. */
   poll_async: {
     name: "poll",
-    parameters: ["buffer" /* struct pollfd *fds */, "u64" /* nfds_t nfds */, "i32" /* int timeout */],
+    parameters: [
+      "buffer", /* struct pollfd *fds */
+      "u64", /* nfds_t nfds */
+      "i32", /* int timeout */
+    ],
     result: "i32",
     nonblocking: true,
   },
   getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
   getppid: { parameters: [], result: "i32" }, // pid_t getppid(void)
-  kill: { parameters: ["i32" /* pid_t pid */, "i32" /* int sig */], result: "i32" },
+  kill: { parameters: ["i32", /* pid_t pid */ "i32" /* int sig */], result: "i32" },
   waitpid: {
-    parameters: ["i32" /* pid_t pid */, "buffer" /* int *wstatus */, "i32" /* int options */],
+    parameters: ["i32", /* pid_t pid */ "buffer", /* int *wstatus */ "i32" /* int options */],
     result: "i32",
   },
-  pidfd_open: { parameters: ["i32" /* pid_t pid */, "u32" /* unsigned int flags */], result: "i32" },
+  pidfd_open: {
+    parameters: ["i32", /* pid_t pid */ "u32" /* unsigned int flags */],
+    result: "i32",
+  },
   prctl: {
     // int prctl(int option, unsigned long arg2, ...)
-    parameters: ["i32" /* int option */, "u64" /* unsigned long arg2 */],
+    parameters: ["i32", /* int option */ "u64" /* unsigned long arg2 */],
     result: "i32",
   },
   posix_spawn: {
@@ -129,24 +160,54 @@ export const LIBC_SYMBOLS = {
     result: "i32",
   },
   posix_spawn_file_actions_addclosefrom_np: {
-    parameters: ["buffer" /* posix_spawn_file_actions_t *file_actions */, "i32" /* int from */],
+    parameters: ["buffer", /* posix_spawn_file_actions_t *file_actions */ "i32" /* int from */],
     result: "i32",
   },
   posix_spawnattr_init: { parameters: ["buffer" /* posix_spawnattr_t *attr */], result: "i32" },
   posix_spawnattr_destroy: { parameters: ["buffer" /* posix_spawnattr_t *attr */], result: "i32" },
   posix_spawnattr_setflags: {
-    parameters: ["buffer" /* posix_spawnattr_t *attr */, "i16" /* short flags */],
+    parameters: ["buffer", /* posix_spawnattr_t *attr */ "i16" /* short flags */],
     result: "i32",
   },
   posix_spawnattr_setsigmask: {
-    parameters: ["buffer" /* posix_spawnattr_t *attr */, "buffer" /* const sigset_t *sigmask */],
+    parameters: ["buffer", /* posix_spawnattr_t *attr */ "buffer" /* const sigset_t *sigmask */],
     result: "i32",
   },
   posix_spawnattr_setsigdefault: {
-    parameters: ["buffer" /* posix_spawnattr_t *attr */, "buffer" /* const sigset_t *sigdefault */],
+    parameters: ["buffer", /* posix_spawnattr_t *attr */ "buffer" /* const sigset_t *sigdefault */],
     result: "i32",
   },
   sigemptyset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
   sigfillset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
-  sigdelset: { parameters: ["buffer" /* sigset_t *set */, "i32" /* int signum */], result: "i32" },
+  sigdelset: { parameters: ["buffer", /* sigset_t *set */ "i32" /* int signum */], result: "i32" },
+  socket: {
+    parameters: ["i32", /* int domain */ "i32", /* int type */ "i32" /* int protocol */],
+    result: "i32",
+  },
+  bind: {
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* const struct sockaddr *addr */
+      "u32", /* socklen_t addrlen */
+    ],
+    result: "i32",
+  },
+  listen: { parameters: ["i32", /* int sockfd */ "i32" /* int backlog */], result: "i32" },
+  accept4: {
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* struct sockaddr *addr (may be NULL) */
+      "buffer", /* socklen_t *addrlen (may be NULL) */
+      "i32", /* int flags */
+    ],
+    result: "i32",
+  },
+  connect: {
+    parameters: [
+      "i32", /* int sockfd */
+      "buffer", /* const struct sockaddr *addr */
+      "u32", /* socklen_t addrlen */
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -1,5 +1,5 @@
 /** A typed owner around a shared memory mapping. */
-import { check, libc, LibcError, errno, MAP_SHARED, PROT_READ, PROT_WRITE } from "./libc.ts";
+import { check, errno, libc, LibcError, MAP_SHARED, PROT_READ, PROT_WRITE } from "./libc.ts";
 
 const MAP_FAILED = 0xffffffffffffffffn;
 

@@ -8,8 +8,8 @@
  */
 import {
   EAGAIN,
-  errno,
   EINTR,
+  errno,
   libc,
   LibcError,
   MSG_CMSG_CLOEXEC,
@@ -125,9 +125,18 @@ export class SeqpacketSocket implements Disposable {
 
   /**
    * Receives one message into `buf` with room for `maxFds` fds.
-   * Returns null on EOF (peer closed), or, with `nonblocking`, when nothing is queued.
+   * Returns null on EOF (peer closed). Blocks until a message arrives.
    */
-  recv(buf: Uint8Array, maxFds = MAX_FDS_PER_MESSAGE, nonblocking = false): Received | null {
+  recv(buf: Uint8Array, maxFds = MAX_FDS_PER_MESSAGE): Received | null {
+    return this.#recv(buf, maxFds, false) as Received | null;
+  }
+
+  /** Like `recv`, but returns "empty" at once when no message is queued. */
+  tryRecv(buf: Uint8Array, maxFds = MAX_FDS_PER_MESSAGE): Received | null | "empty" {
+    return this.#recv(buf, maxFds, true);
+  }
+
+  #recv(buf: Uint8Array, maxFds: number, nonblocking: boolean): Received | null | "empty" {
     this.#setIov(buf, buf.byteLength);
     const ctlLen = maxFds > 0 ? cmsgSpace(Math.min(maxFds, MAX_FDS_PER_MESSAGE)) : 0;
     this.#msgView.setBigUint64(32, ctlLen > 0 ? ptrValue(this.#ctl) : 0n, true);
@@ -140,7 +149,7 @@ export class SeqpacketSocket implements Disposable {
       if (n >= 0n) break;
       const e = errno();
       if (e === EINTR) continue;
-      if (e === EAGAIN && nonblocking) return null;
+      if (e === EAGAIN && nonblocking) return "empty";
       if (e === 104 /* ECONNRESET */) return null;
       throw new LibcError("recvmsg", e);
     }
@@ -188,4 +197,3 @@ export class SeqpacketSocket implements Disposable {
     this.close();
   }
 }
-

@@ -9,8 +9,8 @@
  */
 import {
   cstr,
-  LibcError,
   libc,
+  LibcError,
   POSIX_SPAWN_SETSIGDEF,
   POSIX_SPAWN_SETSIGMASK,
   SIGKILL,
@@ -37,6 +37,8 @@ export interface SpawnOptions {
   targetFd?: number;
   /** environment, default: this process's */
   env?: Record<string, string>;
+  /** an fd to become the child's stdout and stderr (default: inherit ours) */
+  output?: number;
 }
 
 /** Starts `argv[0]` (an absolute path) with `argv`; returns the child's pid. */
@@ -53,8 +55,11 @@ export function spawnWithFd(argv: string[], opts: SpawnOptions): number {
     r = L.posix_spawnattr_init(attr);
     if (r !== 0) throw new LibcError("posix_spawnattr_init", r);
     try {
-      r = L.posix_spawn_file_actions_adddup2(fa, opts.fd, target);
-      if (r !== 0) throw new LibcError("posix_spawn_file_actions_adddup2", r);
+      for (const [from, to] of [[opts.fd, target], [opts.output, 1], [opts.output, 2]]) {
+        if (from === undefined) continue;
+        r = L.posix_spawn_file_actions_adddup2(fa, from, to!);
+        if (r !== 0) throw new LibcError("posix_spawn_file_actions_adddup2", r);
+      }
       r = L.posix_spawn_file_actions_addclosefrom_np(fa, target + 1);
       if (r !== 0) throw new LibcError("posix_spawn_file_actions_addclosefrom_np", r);
       L.sigemptyset(sigset);

@@ -17,7 +17,11 @@ const enc = new TextEncoder();
 export class Logger {
   #rank: number;
 
-  constructor(readonly role: string, level: Level = "info", readonly sink?: (line: string) => void) {
+  constructor(
+    readonly role: string,
+    level: Level = "info",
+    readonly sink?: (line: string) => void,
+  ) {
     this.#rank = LEVELS.indexOf(level);
   }
 

@@ -52,10 +52,11 @@ Deno.test("recvmsg reports MSG_TRUNC and MSG_CTRUNC and still owns the fds that 
   b.close();
 });
 
-Deno.test("recv nonblocking returns null when empty", () => {
+Deno.test('tryRecv returns "empty" when nothing is queued, null at EOF', () => {
   const [a, b] = SeqpacketSocket.pair();
-  assertEquals(b.recv(new Uint8Array(4), 0, true), null);
+  assertEquals(b.tryRecv(new Uint8Array(4), 0), "empty");
   a.close();
+  assertEquals(b.tryRecv(new Uint8Array(4), 0), null);
   b.close();
 });
 
@@ -169,4 +170,18 @@ Deno.test("kill + waitpid report the signal; pidfd_open; WNOHANG", () => {
   assertEquals(L.kill(pid, 0), false);
   pidfd.close();
   a.close();
+});
+
+Deno.test("open creates and truncates a file with CLOEXEC", () => {
+  const path = Deno.makeTempFileSync();
+  Deno.writeTextFileSync(path, "old contents");
+  const fd = new OwnedFd(L.open(path, L.O_WRONLY | L.O_TRUNC | L.O_CLOEXEC));
+  assertEquals(L.fcntl(fd.fd, L.F_GETFD) & L.FD_CLOEXEC, L.FD_CLOEXEC);
+  fd.close();
+  assertEquals(Deno.readTextFileSync(path), "");
+  assertThrows(
+    () => L.open("/nonexistent/x", L.O_WRONLY),
+    (e) => (e as L.LibcError).errno === L.ENOENT,
+  );
+  Deno.removeSync(path);
 });

@@ -6,8 +6,8 @@
  * unmapped when they leave it; their `mapping` is what the Venus layer reads
  * rings and command streams from and writes replies into.
  */
-import { OwnedFd } from "../../ffi/fd.ts";
-import { Mapping } from "../../ffi/mmap.ts";
+import type { OwnedFd } from "../../ffi/fd.ts";
+import type { Mapping } from "../../ffi/mmap.ts";
 
 export const FD_TYPE_DMABUF = 0;
 export const FD_TYPE_OPAQUE = 1;

@@ -1,0 +1,212 @@
+/**
+ * The server: serves the client socket handed over by the VMM (one client
+ * per server), starts one worker per guest context, and tears everything
+ * down when the client goes away.
+ *
+ * The loop waits with poll(2) on a helper thread (the event loop stays free
+ * for thread-mode workers) on the client socket and on the pidfd of every
+ * worker process, so a worker that dies is reaped at once. Client ops are
+ * rare and small; nothing here is on a hot path.
+ *
+ * Malformed client messages: the reference server exits on any of them. The
+ * client socket belongs to the VMM, not to a guest, but a server that dies
+ * takes every context with it, so Vesper logs and drops a malformed message
+ * instead (a CREATE_CONTEXT of the wrong size is still answered `ok=0` so the
+ * client never waits forever) and keeps serving.
+ */
+import { pollAsync, POLLERR, type PollFd, POLLHUP, POLLIN, setCloexec } from "../../ffi/libc.ts";
+import { type Received, SeqpacketSocket } from "../../ffi/socket.ts";
+import type { Level, Logger } from "../log.ts";
+import {
+  CLIENT_MAX_REQUEST,
+  CLIENT_OP_NAMES,
+  CLIENT_OP_SIZES,
+  ClientOp,
+  decodeCreateContext,
+  MAX_WORKERS,
+  VIRGL_RENDERER_NO_VIRGL,
+  VIRGL_RENDERER_VENUS,
+} from "./protocol.ts";
+import { startWorker, type WorkerHandle, type WorkerMode } from "./worker.ts";
+import type { BackendKind } from "./worker_main.ts";
+
+export interface ServerOptions {
+  workerMode: WorkerMode;
+  logLevel: Level;
+  log: Logger;
+  backend?: BackendKind;
+}
+
+export class RenderServer {
+  readonly socket: SeqpacketSocket;
+  readonly workers: WorkerHandle[] = [];
+  #opts: ServerOptions;
+  #log: Logger;
+  #initFlags: number | null = null;
+  #buf = new Uint8Array(new ArrayBuffer(CLIENT_MAX_REQUEST));
+  #view = new DataView(this.#buf.buffer);
+  #contextsCreated = 0;
+
+  constructor(socket: SeqpacketSocket, opts: ServerOptions) {
+    this.socket = socket;
+    this.#opts = opts;
+    this.#log = opts.log;
+    // The VMM passes the socket without CLOEXEC; nothing we start may inherit it.
+    setCloexec(socket.fd, true);
+  }
+
+  get contextsCreated(): number {
+    return this.#contextsCreated;
+  }
+
+  /** Serves until the client closes its socket; then destroys every worker. */
+  async run(): Promise<void> {
+    this.#log.info(`serving client socket fd ${this.socket.fd} (${this.#opts.workerMode} workers)`);
+    try {
+      for (;;) {
+        const fds: PollFd[] = [{ fd: this.socket.fd, events: POLLIN }];
+        const watched: WorkerHandle[] = [];
+        for (const w of this.workers) {
+          if (w.exitFd !== null) {
+            fds.push({ fd: w.exitFd, events: POLLIN });
+            watched.push(w);
+          }
+        }
+        if ((await pollAsync(fds, -1)) === 0) continue;
+        watched.forEach((w, i) => {
+          if (fds[i + 1].revents) w.reap();
+        });
+        if (fds[0].revents! & (POLLIN | POLLHUP | POLLERR)) {
+          if (!(await this.#serveOne())) break;
+        }
+      }
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /** Reads and handles one client message; false at EOF. */
+  async #serveOne(): Promise<boolean> {
+    const m = this.socket.tryRecv(this.#buf, 0);
+    if (m === "empty") return true;
+    if (m === null) {
+      this.#log.info("client closed the socket; shutting down");
+      return false;
+    }
+    return await this.#handle(m);
+  }
+
+  async #handle(m: Received): Promise<boolean> {
+    for (const f of m.fds) f.close();
+    if (m.size < 4) {
+      this.#log.error(`client message of ${m.size} bytes dropped`);
+      return true;
+    }
+    const op = this.#view.getUint32(0, true);
+    const name = CLIENT_OP_NAMES[op];
+    if (name === undefined) {
+      this.#log.error(`client op ${op} unknown; message dropped`);
+      return true;
+    }
+    const bad = m.fdsTruncated
+      ? "carries fds"
+      : m.truncated || m.size !== CLIENT_OP_SIZES[op]
+      ? `has ${m.size} bytes, expected ${CLIENT_OP_SIZES[op]}`
+      : null;
+    if (bad) {
+      this.#log.error(`client ${name} ${bad}; dropped`);
+      if (op === ClientOp.CREATE_CONTEXT) this.#reply(false);
+      return true;
+    }
+    switch (op) {
+      case ClientOp.NOP:
+        this.#log.debug("NOP");
+        break;
+      case ClientOp.INIT:
+        this.#initFlags = this.#view.getUint32(4, true);
+        this.#log.debug(`INIT flags 0x${this.#initFlags.toString(16)}`);
+        break;
+      case ClientOp.RESET:
+        this.#log.debug("RESET");
+        await this.destroyAll();
+        break;
+      case ClientOp.CREATE_CONTEXT:
+        this.#createContext();
+        break;
+      case ClientOp.DESTROY_CONTEXT:
+        await this.#destroyContext(this.#view.getUint32(4, true));
+        break;
+    }
+    return true;
+  }
+
+  #reply(ok: boolean, fd?: number): void {
+    const b = new Uint8Array([ok ? 1 : 0]);
+    if (!this.socket.send(b, fd === undefined ? [] : [fd])) {
+      this.#log.warn("client gone while replying to CREATE_CONTEXT");
+    }
+  }
+
+  #createContext(): void {
+    const req = decodeCreateContext(this.#view);
+    const refuse = (why: string) => {
+      this.#log.error(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": ${why}`);
+      this.#reply(false);
+    };
+    const need = VIRGL_RENDERER_VENUS | VIRGL_RENDERER_NO_VIRGL;
+    if (this.#initFlags === null) return refuse("client INIT not received");
+    if ((this.#initFlags & need) !== need) {
+      return refuse(`init flags 0x${this.#initFlags.toString(16)} lack VENUS|NO_VIRGL`);
+    }
+    if (req.ctxId === 0) return refuse("ctx_id 0 is invalid");
+    if (this.workers.some((w) => w.ctxId === req.ctxId)) return refuse("ctx_id already in use");
+    if (this.workers.length >= MAX_WORKERS) return refuse(`worker limit (${MAX_WORKERS}) reached`);
+    let pair: [SeqpacketSocket, SeqpacketSocket];
+    try {
+      pair = SeqpacketSocket.pair();
+    } catch (e) {
+      return refuse(`socketpair: ${(e as Error).message}`);
+    }
+    const [clientEnd, workerEnd] = pair;
+    try {
+      const w = startWorker(this.#opts.workerMode, workerEnd, {
+        ctxId: req.ctxId,
+        name: req.name,
+        logLevel: this.#opts.logLevel,
+        backend: this.#opts.backend,
+        log: this.#log,
+      });
+      this.workers.push(w);
+    } catch (e) {
+      workerEnd.close();
+      clientEnd.close();
+      return refuse(`cannot start worker: ${(e as Error).message}`);
+    }
+    this.#contextsCreated++;
+    this.#log.debug(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": worker started`);
+    this.#reply(true, clientEnd.fd);
+    clientEnd.close();
+  }
+
+  async #destroyContext(ctxId: number): Promise<void> {
+    const i = this.workers.findIndex((w) => w.ctxId === ctxId);
+    if (i < 0) {
+      this.#log.warn(`DESTROY_CONTEXT: unknown ctx ${ctxId}, ignored`);
+      return;
+    }
+    const [w] = this.workers.splice(i, 1);
+    this.#log.debug(`DESTROY_CONTEXT ctx ${ctxId}`);
+    await w.destroy();
+  }
+
+  /** Ends every worker. */
+  async destroyAll(): Promise<void> {
+    const all = this.workers.splice(0);
+    await Promise.all(all.map((w) => w.destroy()));
+  }
+
+  async shutdown(): Promise<void> {
+    await this.destroyAll();
+    this.socket.close();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The server's handle on one worker: start it on a context socket, notice
+ * when it exits, tear it down.
+ *
+ * Process mode: posix_spawn of this same program in `worker` mode; the child
+ * inherits exactly its context socket (as fd 3) besides stdio. Its exit is
+ * watched through a pidfd in the server's poll set; destroy = SIGKILL + reap,
+ * as the reference server does.
+ *
+ * Thread mode: a Deno Worker in this process that owns the context socket.
+ * The server keeps a duplicate of that socket so that destroy can shut it
+ * down, which ends the worker's blocking read with EOF; the worker then
+ * frees its context (including backend objects) and reports back.
+ */
+import { OwnedFd } from "../../ffi/fd.ts";
+import { kill, pidfdOpen, SIGKILL, waitpid, WNOHANG } from "../../ffi/libc.ts";
+import { SeqpacketSocket } from "../../ffi/socket.ts";
+import { spawnWithFd } from "../../ffi/spawn.ts";
+import type { Level, Logger } from "../log.ts";
+import { selfCommand } from "../permissions.ts";
+import type { BackendKind, WorkerParams } from "./worker_main.ts";
+
+export type WorkerMode = "process" | "thread";
+
+export interface WorkerStart {
+  ctxId: number;
+  name: string;
+  logLevel: Level;
+  backend?: BackendKind;
+  log: Logger;
+}
+
+export interface WorkerHandle {
+  readonly ctxId: number;
+  readonly mode: WorkerMode;
+  /** the worker process, or null for a thread */
+  readonly pid: number | null;
+  /** an fd that becomes readable when the worker exits (process mode), else null */
+  readonly exitFd: number | null;
+  /** true once the worker has ended and been reaped/joined */
+  readonly exited: boolean;
+  /** Reaps the worker after `exitFd` became readable. */
+  reap(): void;
+  /** Ends the worker (if still running) and frees the handle. */
+  destroy(): Promise<void>;
+}
+
+/** Starts a worker serving `ctxEnd` (the worker end of a fresh socketpair). */
+export function startWorker(
+  mode: WorkerMode,
+  ctxEnd: SeqpacketSocket,
+  s: WorkerStart,
+): WorkerHandle {
+  return mode === "process" ? new ProcessWorker(ctxEnd, s) : new ThreadWorker(ctxEnd, s);
+}
+
+class ProcessWorker implements WorkerHandle {
+  readonly mode = "process";
+  readonly ctxId: number;
+  readonly pid: number;
+  #pidfd: OwnedFd;
+  #exited = false;
+  #log: Logger;
+
+  constructor(ctxEnd: SeqpacketSocket, s: WorkerStart) {
+    this.ctxId = s.ctxId;
+    this.#log = s.log;
+    const argv = [
+      ...selfCommand(),
+      "worker",
+      "--ctx-fd=3",
+      `--ctx-id=${s.ctxId}`,
+      `--ctx-name=${s.name}`,
+      `--log-level=${s.logLevel}`,
+      `--server-pid=${Deno.pid}`,
+      ...(s.backend ? [`--backend=${s.backend}`] : []),
+    ];
+    try {
+      this.pid = spawnWithFd(argv, { fd: ctxEnd.fd, targetFd: 3 });
+    } finally {
+      ctxEnd.close(); // the child has its copy (or there is no child)
+    }
+    this.#pidfd = new OwnedFd(pidfdOpen(this.pid));
+  }
+
+  get exitFd(): number | null {
+    return this.#exited ? null : this.#pidfd.fd;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  reap(): void {
+    if (this.#exited) return;
+    const st = waitpid(this.pid, WNOHANG);
+    if (!st) return;
+    this.#exited = true;
+    this.#pidfd.close();
+    const how = st.signal !== null ? `killed by signal ${st.signal}` : `exited with ${st.code}`;
+    const level = st.code === 0 ? "debug" : "warn";
+    this.#log[level](`worker ${this.pid} (ctx ${this.ctxId}) ${how}`);
+  }
+
+  destroy(): Promise<void> {
+    if (!this.#exited) {
+      kill(this.pid, SIGKILL);
+      waitpid(this.pid);
+      this.#exited = true;
+      this.#pidfd.close();
+      this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId}) killed`);
+    }
+    return Promise.resolve();
+  }
+}
+
+/** How long a thread worker gets to finish after its socket was shut down. */
+const THREAD_JOIN_TIMEOUT_MS = 5000;
+
+class ThreadWorker implements WorkerHandle {
+  readonly mode = "thread";
+  readonly pid = null;
+  readonly exitFd = null;
+  readonly ctxId: number;
+  #worker: Worker;
+  #control: SeqpacketSocket;
+  #done: Promise<void>;
+  #exited = false;
+  #log: Logger;
+
+  constructor(ctxEnd: SeqpacketSocket, s: WorkerStart) {
+    this.ctxId = s.ctxId;
+    this.#log = s.log;
+    this.#control = new SeqpacketSocket(ctxEnd.handle.dup());
+    const params: WorkerParams = {
+      ctxFd: ctxEnd.handle.take(), // ownership passes to the thread
+      ctxId: s.ctxId,
+      name: s.name,
+      logLevel: s.logLevel,
+      backend: s.backend,
+    };
+    this.#worker = new Worker(new URL("./worker_thread.ts", import.meta.url), {
+      type: "module",
+      name: `vesper-ctx-${s.ctxId}`,
+    });
+    this.#done = new Promise((resolve) => {
+      this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
+        this.#log.debug(`thread worker (ctx ${this.ctxId}) ended: ${e.data.how}`);
+        this.#finish();
+        resolve();
+      };
+      this.#worker.onerror = (e) => {
+        e.preventDefault();
+        this.#log.error(`thread worker (ctx ${this.ctxId}) failed: ${e.message}`);
+        this.#finish();
+        resolve();
+      };
+    });
+    this.#worker.postMessage(params);
+  }
+
+  #finish(): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    this.#control.close();
+    this.#worker.terminate();
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  reap(): void {}
+
+  async destroy(): Promise<void> {
+    if (this.#exited) return;
+    this.#control.shutdown();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.#log.warn(`thread worker (ctx ${this.ctxId}) did not end in time; terminating`);
+        resolve();
+      }, THREAD_JOIN_TIMEOUT_MS);
+    });
+    await Promise.race([this.#done, timeout]);
+    clearTimeout(timer);
+    this.#finish();
+  }
+}
