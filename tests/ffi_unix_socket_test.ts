@@ -1,0 +1,76 @@
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import * as L from "../ffi/libc.ts";
+import { OwnedFd } from "../ffi/fd.ts";
+import { ShortReadError, StreamSocket, UnixListener } from "../ffi/unix_socket.ts";
+
+function bytes(n: number, seed = 0): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(new ArrayBuffer(n));
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
+  return b;
+}
+
+Deno.test("socket/bind/listen/accept4/connect: a unix stream listener accepts a client", () => {
+  const dir = Deno.makeTempDirSync();
+  const path = `${dir}/s.sock`;
+  const before = L.openFds().length;
+  const l = UnixListener.listen(path);
+  assert(Deno.lstatSync(path).isSocket);
+  const c = StreamSocket.connect(path);
+  const s = l.accept();
+  assertEquals(L.fcntl(s.fd, L.F_GETFD) & L.FD_CLOEXEC, L.FD_CLOEXEC);
+  assert(c.send([bytes(3)]));
+  const got = new Uint8Array(new ArrayBuffer(3));
+  assert(s.recvExact(got));
+  assertEquals([...got], [0, 7, 14]);
+  c.close();
+  s.close();
+  l.close();
+  assertThrows(() => Deno.lstatSync(path), Deno.errors.NotFound);
+  assertEquals(L.openFds().length, before);
+  // A stale socket file is replaced on listen.
+  const l2 = UnixListener.listen(path);
+  l2.handle.take(); // leave the file behind as a crashed server would
+  const l3 = UnixListener.listen(path);
+  l3.close();
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("connect to a missing path fails with ENOENT; overlong paths are refused", () => {
+  assertThrows(() => StreamSocket.connect("/nonexistent/vesper.sock"), /ENOENT/);
+  assertThrows(() => UnixListener.listen("/tmp/" + "x".repeat(200)), RangeError);
+});
+
+Deno.test("gather send with fds and exact receive across message parts", () => {
+  const [a, b] = StreamSocket.pair();
+  const e = new OwnedFd(L.eventfd(0, L.EFD_CLOEXEC));
+  const hdr = bytes(12, 1);
+  const body = bytes(70000, 2);
+  assert(a.send([hdr, new Uint8Array(0), body.subarray(5)], [e.fd, e.fd]));
+  const fds: OwnedFd[] = [];
+  const h = new Uint8Array(new ArrayBuffer(12));
+  assert(b.recvExact(h, fds));
+  assertEquals(fds.length, 2);
+  assert(L.isEventfd(fds[0].fd));
+  const rest = new Uint8Array(new ArrayBuffer(70000 - 5));
+  assert(b.recvExact(rest, fds));
+  assertEquals(fds.length, 2);
+  assertEquals([...h], [...hdr]);
+  assertEquals(rest, body.subarray(5));
+  fds.forEach((f) => f.close());
+  e.close();
+  a.close();
+  assertEquals(b.recvExact(new Uint8Array(new ArrayBuffer(4))), false, "EOF before a message");
+  b.close();
+});
+
+Deno.test("recvExact throws ShortReadError on EOF mid-message; send reports a gone peer", () => {
+  const [a, b] = StreamSocket.pair();
+  a.send([bytes(5)]);
+  a.close();
+  assertThrows(() => b.recvExact(new Uint8Array(new ArrayBuffer(8))), ShortReadError);
+  const [c, d] = StreamSocket.pair();
+  d.close();
+  assertEquals(c.send([bytes(4)]), false);
+  c.close();
+  b.close();
+});
