@@ -1,0 +1,205 @@
+/**
+ * Every client and context op of the render protocol, deterministically,
+ * through the TypeScript render client — against Vesper in both worker modes
+ * and against the C reference server (virglrenderer 1.1.0, in the trixie
+ * chroot), so the expectations themselves are known to be right.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { C_SERVER, ensureChroot, inChroot, LVP_ICD } from "./support/chroot.ts";
+import {
+  type ContextClient,
+  fdCount,
+  harmlessStream,
+  RenderClient,
+  type ServerSpec,
+  vesperSpec,
+  waitFor,
+} from "./support/render_client.ts";
+import * as L from "../ffi/libc.ts";
+import { OwnedFd } from "../ffi/fd.ts";
+import { Mapping } from "../ffi/mmap.ts";
+import * as P from "../src/render/protocol.ts";
+
+const root = await ensureChroot();
+const servers: ServerSpec[] = [vesperSpec("process"), vesperSpec("thread")];
+if (root) {
+  servers.push({
+    name: "c-reference",
+    argv: inChroot(root, [C_SERVER], { VK_ICD_FILENAMES: LVP_ICD }),
+  });
+}
+
+const SHM_BLOB = { blobId: 0n, blobFlags: P.BLOB_FLAG_USE_MAPPABLE };
+
+async function withServer(spec: ServerSpec, body: (c: RenderClient) => Promise<void>) {
+  const c = RenderClient.start(spec);
+  try {
+    c.init();
+    await body(c);
+    const st = await c.close();
+    assert(st !== null, `${spec.name} did not exit after the client socket closed`);
+    assert(await waitFor(() => c.workers().length === 0), "workers left behind");
+  } catch (e) {
+    console.error(`--- ${spec.name} log ---\n${c.log()}`);
+    throw e;
+  } finally {
+    await c.kill();
+  }
+}
+
+function makeShm(size: number): OwnedFd {
+  const fd = new OwnedFd(L.memfdCreate("test-shm", L.MFD_CLOEXEC | L.MFD_ALLOW_SEALING));
+  L.ftruncate(fd.fd, size);
+  L.fcntl(fd.fd, L.F_ADD_SEALS, L.F_SEAL_SHRINK | L.F_SEAL_GROW);
+  return fd;
+}
+
+async function readyContext(c: RenderClient, ctxId: number): Promise<ContextClient> {
+  const ctx = c.createContext(ctxId, `test-${ctxId}`);
+  assert(ctx, `CREATE_CONTEXT ${ctxId} refused`);
+  ctx.init();
+  assert(await ctx.roundTrip(1), "first fence did not retire");
+  return ctx;
+}
+
+for (const spec of servers) {
+  Deno.test(`${spec.name}: client ops NOP, INIT, CREATE/DESTROY_CONTEXT, RESET`, async () => {
+    await withServer(spec, async (c) => {
+      c.nop();
+      const a = await readyContext(c, 1);
+      const b = await readyContext(c, 2);
+      assertEquals(L.socketType(a.fd), L.SOCK_SEQPACKET);
+      if (spec.name !== "vesper-thread") assertEquals(c.workers().length, 2);
+      c.destroyContext(1);
+      assert(await a.waitClosed(), "DESTROY_CONTEXT left the worker running");
+      assert(await b.roundTrip(2), "the other context stopped working");
+      c.destroyContext(77); // unknown: ignored
+      c.nop();
+      const d = await readyContext(c, 3);
+      c.reset();
+      assert(await b.waitClosed(), "RESET left context 2 running");
+      assert(await d.waitClosed(), "RESET left context 3 running");
+      const e = await readyContext(c, 4); // the server still serves after RESET
+      for (const x of [a, b, d, e]) x.close();
+    });
+  });
+
+  Deno.test(`${spec.name}: context ops INIT, CREATE/IMPORT/DESTROY_RESOURCE, SUBMIT_CMD, SUBMIT_FENCE`, async () => {
+    await withServer(spec, async (c) => {
+      const ctx = await readyContext(c, 1);
+      ctx.send(P.encodeContextNop());
+
+      // SHM blob: a sealable memfd of exactly blob_size, mapped CACHED
+      const r = ctx.createResource({ resId: 10, blobSize: 65536n, ...SHM_BLOB });
+      assertEquals(r.size, P.CREATE_RESOURCE_REPLY_SIZE);
+      assertEquals(r.fdType, 2);
+      assertEquals(r.mapInfo, P.MAP_CACHE_CACHED);
+      assert(r.fd, "no fd with the SHM blob");
+      assertEquals(L.fileSize(r.fd.fd), 65536n);
+      assert(L.isMemfd(r.fd.fd));
+      // what the proxy does with it: seal, check no write seal, map
+      L.fcntl(r.fd.fd, L.F_ADD_SEALS, L.F_SEAL_SEAL | L.F_SEAL_SHRINK | L.F_SEAL_GROW);
+      assertEquals(L.fcntl(r.fd.fd, L.F_GET_SEALS) & L.F_SEAL_WRITE, 0);
+      const m = Mapping.map(r.fd.fd, 65536);
+      m.view.setUint32(0, 0x12345678, true);
+      m.unmap();
+      r.fd.close();
+
+      // import an SHM resource and a "dma-buf" (any fd) resource
+      const shm = makeShm(8192);
+      ctx.importResource(11, 2, 8192n, shm.fd);
+      shm.close();
+
+      // command streams: inline (16 bytes) and with the overflow message (640 bytes)
+      assert(ctx.submitCmd(harmlessStream(1)));
+      assert(ctx.submitCmd(harmlessStream(40)));
+      assert(await ctx.roundTrip(2), "context died after SUBMIT_CMD");
+
+      ctx.destroyResource(10);
+      ctx.destroyResource(11);
+      ctx.destroyResource(12345); // unknown: ignored
+      assert(await ctx.roundTrip(3));
+      assertEquals(ctx.seqno(0), 3);
+      ctx.close();
+    });
+  });
+
+  Deno.test(`${spec.name}: fences retire in order on the CPU timeline, with and without eventfd`, async () => {
+    await withServer(spec, async (c) => {
+      const a = c.createContext(1)!;
+      a.init({ eventfd: false });
+      for (let i = 1; i <= 50; i++) a.submitFence(0, i);
+      assert(await a.waitSeqno(0, 50), "no eventfd: shmem never reached 50");
+      const b = c.createContext(2)!;
+      b.init();
+      b.submitFence(0, 0xfffffffe);
+      assert(await b.waitSeqno(0, 0xfffffffe));
+      assert(L.eventfdRead(b.eventFd!.fd) === null, "eventfd left signaled after waitSeqno");
+      b.submitFence(0, 5); // wraps: 5 is after 0xfffffffe
+      assert(await b.waitSeqno(0, 5));
+      a.close();
+      b.close();
+    });
+  });
+
+  Deno.test(`${spec.name}: failed CREATE_RESOURCE answers fd_type -1 without fd; context goes on`, async () => {
+    await withServer(spec, async (c) => {
+      const ctx = await readyContext(c, 1);
+      for (
+        const req of [
+          { resId: 20, blobId: 999n, blobSize: 4096n, blobFlags: 1 }, // no such VkDeviceMemory
+          { resId: 21, blobId: 0n, blobSize: 4096n, blobFlags: 3 }, // shm blob with other flags
+        ]
+      ) {
+        const r = ctx.createResource(req);
+        assertEquals(r.size, 56);
+        assertEquals(r.fdType, -1);
+        assertEquals(r.fd, null);
+      }
+      assert(await ctx.roundTrip(2));
+      ctx.close();
+    });
+  });
+
+  Deno.test(`${spec.name}: an unknown context op ends only that context`, async () => {
+    await withServer(spec, async (c) => {
+      const a = await readyContext(c, 1);
+      const b = await readyContext(c, 2);
+      const bad = new Uint8Array(4);
+      new DataView(bad.buffer).setUint32(0, 7, true);
+      a.send(bad);
+      assert(await a.waitClosed(), "worker survived an unknown op");
+      assert(await b.roundTrip(2), "the other context was harmed");
+      const d = await readyContext(c, 3);
+      for (const x of [a, b, d]) x.close();
+    });
+  });
+}
+
+Deno.test("vesper: the server holds no more fds after contexts come and go", async () => {
+  for (const mode of ["process", "thread"] as const) {
+    const c = RenderClient.start(vesperSpec(mode, "info"));
+    try {
+      c.init();
+      const warm = await readyContext(c, 100); // loads everything once
+      warm.close();
+      c.destroyContext(100);
+      await waitFor(() => c.workers().length === 0);
+      const base = fdCount(c.pid);
+      for (let i = 1; i <= 5; i++) {
+        const ctx = await readyContext(c, i);
+        ctx.createResource({ resId: 1, blobSize: 4096n, ...SHM_BLOB }).fd?.close();
+        ctx.close();
+        c.destroyContext(i);
+      }
+      assert(await waitFor(() => c.workers().length === 0), `${mode}: workers left`);
+      assert(
+        await waitFor(() => fdCount(c.pid) <= base),
+        `${mode}: fds ${fdCount(c.pid)} > ${base}`,
+      );
+      assert(await c.close() !== null);
+    } finally {
+      await c.kill();
+    }
+  }
+});
