@@ -29,6 +29,8 @@ import { OwnedFd } from "./fd.ts";
 
 /** Most fds one message may carry (RENDER_SOCKET_MAX_FD_COUNT). */
 export const MAX_FDS_PER_MESSAGE = 8;
+/** Most fds `send` attaches (more than receivers accept, so tests can overfill). */
+export const MAX_FDS_TO_SEND = 32;
 
 const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type;
 const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
@@ -56,7 +58,7 @@ export class SeqpacketSocket implements Disposable {
   #msgView = new DataView(this.#msg.buffer);
   #iov = new Uint8Array(new ArrayBuffer(16)); // struct iovec
   #iovView = new DataView(this.#iov.buffer);
-  #ctl = new Uint8Array(new ArrayBuffer(cmsgSpace(MAX_FDS_PER_MESSAGE)));
+  #ctl = new Uint8Array(new ArrayBuffer(cmsgSpace(MAX_FDS_TO_SEND)));
   #ctlView = new DataView(this.#ctl.buffer);
 
   constructor(fd: OwnedFd | number) {
@@ -96,7 +98,7 @@ export class SeqpacketSocket implements Disposable {
    * them). Returns false when the peer is gone (EPIPE/ECONNRESET).
    */
   send(data: Uint8Array, fds: readonly number[] = []): boolean {
-    if (fds.length > MAX_FDS_PER_MESSAGE) throw new RangeError("too many fds for one message");
+    if (fds.length > MAX_FDS_TO_SEND) throw new RangeError("too many fds for one message");
     this.#setIov(data, data.byteLength);
     if (fds.length > 0) {
       const len = CMSG_HDR + fds.length * 4;

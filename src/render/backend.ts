@@ -40,8 +40,8 @@ export interface ExportedBlob {
 export interface ContextBackend {
   /**
    * Decodes and runs one command stream from SUBMIT_CMD. The bytes are only
-   * valid during the call. Returns false when the context became fatal (the
-   * backend has logged why).
+   * valid during the call. Returns false when the context became fatal; the
+   * backend logs the one error line saying why (command, offset).
    */
   submitCmd(stream: Uint8Array): boolean;
 
@@ -53,7 +53,8 @@ export interface ContextBackend {
 
   /**
    * SUBMIT_FENCE on queue timeline `ring` (1..63). Returns false when the ring
-   * is not bound to a queue of this context (fatal for the context).
+   * is not bound to a queue of this context (fatal for the context; the
+   * context logs it).
    */
   submitFence(ring: number, seqno: number, flags: number): boolean;
 
@@ -88,8 +89,7 @@ export class NullBackend implements ContextBackend {
     return null;
   }
 
-  submitFence(ring: number): boolean {
-    this.host.log.error(`ctx ${this.host.ctxId}: SUBMIT_FENCE on ring ${ring}: no queue bound`);
+  submitFence(): boolean {
     return false;
   }
 

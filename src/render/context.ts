@@ -384,7 +384,9 @@ export class RenderContext {
     this.stats.submits++;
     this.stats.submitBytes += size;
     if (!this.#backend!.submitCmd(stream)) {
-      return this.#fatal("SUBMIT_CMD", "command stream failed");
+      // the backend logged the error (command type and offset); this is the consequence
+      this.log.debug(`ctx ${this.ctxId}: SUBMIT_CMD failed; ending context`);
+      return false;
     }
     return true;
   }
