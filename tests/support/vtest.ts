@@ -1,0 +1,131 @@
+/**
+ * The real client chain: virgl_test_server (virglrenderer 1.1.0's vtest
+ * proxy) exec'ing a render server through RENDER_SERVER_EXEC_PATH, and a
+ * Vulkan program on Mesa's venus driver talking to it — all in the trixie
+ * chroot.
+ */
+import { inChroot, LVP_ICD, VIRTIO_ICD } from "./chroot.ts";
+import { waitFor } from "./render_client.ts";
+
+export interface VtestServer {
+  socketPath: string;
+  child: Deno.ChildProcess;
+  logPath: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+let serial = 0;
+
+/**
+ * Starts virgl_test_server in the chroot. `renderServer` is the path (inside
+ * the chroot) of the render server to exec; `env` is added to its environment
+ * (and so to the render server's).
+ */
+export async function startVtest(
+  root: string,
+  renderServer: string,
+  env: Record<string, string> = {},
+  extraArgs: string[] = [],
+): Promise<VtestServer> {
+  const name = `vesper-vtest-${Deno.pid}-${serial++}`;
+  const socketPath = `/run/${name}.sock`;
+  const logInChroot = `/tmp/${name}.log`;
+  const logPath = `${root}${logInChroot}`;
+  try {
+    Deno.removeSync(`${root}${socketPath}`);
+  } catch { /* not there */ }
+  // The log goes straight to a file (no pipe in between), so it can be read while running.
+  const argv = inChroot(
+    root,
+    [
+      "/bin/sh",
+      "-c",
+      `exec virgl_test_server --venus --no-virgl --socket-path=${socketPath} ${
+        extraArgs.join(" ")
+      } >${logInChroot} 2>&1`,
+    ],
+    { VK_ICD_FILENAMES: LVP_ICD, RENDER_SERVER_EXEC_PATH: renderServer, ...env },
+  );
+  const child = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" })
+    .spawn();
+  const ok = await waitFor(() => {
+    try {
+      Deno.statSync(`${root}${socketPath}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 10000);
+  const log = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+  if (!ok) throw new Error(`virgl_test_server did not start:\n${log()}`);
+  return {
+    socketPath,
+    child,
+    logPath,
+    log,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
+
+export interface ClientRun {
+  code: number;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a Vulkan program in the chroot on Mesa venus against `vtest`, bounded by `timeoutS`. */
+export async function runVenusClient(
+  root: string,
+  vtest: VtestServer,
+  argv: string[],
+  timeoutS: number,
+  env: Record<string, string> = {},
+): Promise<ClientRun> {
+  const cmd = inChroot(root, ["timeout", "-s", "KILL", String(timeoutS), ...argv], {
+    VK_ICD_FILENAMES: VIRTIO_ICD,
+    VN_DEBUG: "vtest",
+    VTEST_SOCKET_NAME: vtest.socketPath,
+    XDG_RUNTIME_DIR: "/run/xdg",
+    ...env,
+  });
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    timedOut: out.code === 137 || out.signal === "SIGKILL",
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** Pids of running processes whose command line contains `needle`. */
+export function processesMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (cmd.includes(needle) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
