@@ -8,7 +8,7 @@
  * Usage errors print one clear line and a hint and exit with status 2.
  */
 import { parseArgs } from "node:util";
-import { SOCK_SEQPACKET, socketType } from "../ffi/libc.ts";
+import { fdKind, SOCK_SEQPACKET, socketType } from "../ffi/libc.ts";
 import { isLevel, type Level, LEVELS, Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
@@ -88,9 +88,12 @@ export function parseServerArgs(args: string[]): ServerArgs | "help" | "version"
   }
   const type = socketType(socketFd);
   if (type !== SOCK_SEQPACKET) {
+    const kind = fdKind(socketFd);
     throw new UsageError(
-      type === null
-        ? `--socket-fd ${socketFd} is not an open socket`
+      kind === null
+        ? `--socket-fd ${socketFd} is not an open fd`
+        : type === null
+        ? `--socket-fd ${socketFd} is not a socket (${kind})`
         : `--socket-fd ${socketFd} is not a SOCK_SEQPACKET socket (type ${type})`,
     );
   }

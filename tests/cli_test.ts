@@ -1,0 +1,110 @@
+/** The command line: help, version, usage errors (exit 2), and one set of permissions everywhere. */
+import { assert, assertEquals } from "./support/assert.ts";
+import { VESPER } from "./support/render_client.ts";
+import * as L from "../ffi/libc.ts";
+import { spawnWithFd } from "../ffi/spawn.ts";
+import { PERMISSION_FLAGS } from "../src/permissions.ts";
+import { VERSION } from "../src/version.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+async function vesper(args: string[]): Promise<{ code: number; out: string }> {
+  const o = await new Deno.Command(VESPER, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
+}
+
+/** Runs bin/vesper with `fd` as its fd 3 and `--socket-fd 3`. */
+async function vesperWithFd(
+  fd: number,
+  extra: string[] = [],
+): Promise<{ code: number | null; out: string }> {
+  const log = Deno.makeTempFileSync();
+  const out = L.open(log, L.O_WRONLY | L.O_TRUNC | L.O_CLOEXEC);
+  const outHigh = L.dupCloexec(out, 100);
+  L.close(out);
+  const pid = spawnWithFd([VESPER, "--socket-fd", "3", ...extra], {
+    fd,
+    targetFd: 3,
+    output: outHigh,
+  });
+  L.close(outHigh);
+  const pidfd = L.pidfdOpen(pid);
+  await L.pollAsync([{ fd: pidfd, events: L.POLLIN }], 20000);
+  L.close(pidfd);
+  const st = L.waitpid(pid, L.WNOHANG);
+  if (!st) L.kill(pid, L.SIGKILL);
+  return { code: st?.code ?? null, out: Deno.readTextFileSync(log) };
+}
+
+Deno.test("--help prints usage and exits 0", async () => {
+  const r = await vesper(["--help"]);
+  assertEquals(r.code, 0);
+  assert(r.out.includes("--socket-fd N") && r.out.includes("--worker=process|thread"), r.out);
+});
+
+Deno.test("--version prints the version of deno.json", async () => {
+  const r = await vesper(["--version"]);
+  assertEquals(r.code, 0);
+  const denoJson = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
+  assertEquals(VERSION, denoJson.version);
+  assertEquals(r.out.trim(), `vesper ${VERSION}`);
+});
+
+Deno.test("usage errors exit 2 with one clear line", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /Unknown option '--bogus'/],
+    [[], /--socket-fd is required/],
+    [["--socket-fd", "abc"], /bad --socket-fd "abc"/],
+    [["--socket-fd", "3", "extra"], /Unexpected argument 'extra'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await vesper(args);
+    assertEquals(r.code, 2, `${args}: ${r.out}`);
+    assert(re.test(r.out), `${args}: ${r.out}`);
+    assert(r.out.includes("Try 'vesper --help'."));
+  }
+});
+
+Deno.test("an fd that is not a SOCK_SEQPACKET socket is a usage error", async () => {
+  const ev = L.eventfd(0, L.EFD_CLOEXEC);
+  let r = await vesperWithFd(ev);
+  L.close(ev);
+  assertEquals(r.code, 2, r.out);
+  assert(/--socket-fd 3 is not a socket/.test(r.out), r.out);
+  const [a, b] = L.socketpair(L.SOCK_STREAM | L.SOCK_CLOEXEC);
+  r = await vesperWithFd(b);
+  L.close(a);
+  L.close(b);
+  assertEquals(r.code, 2, r.out);
+  assert(/not a SOCK_SEQPACKET socket \(type 1\)/.test(r.out), r.out);
+  const closed = await vesper(["--socket-fd", "77"]);
+  assertEquals(closed.code, 2);
+  assert(/--socket-fd 77 is not an open fd/.test(closed.out), closed.out);
+});
+
+Deno.test("bad --worker and --log-level values are usage errors", async () => {
+  const [a, b] = L.socketpair(L.SOCK_SEQPACKET | L.SOCK_CLOEXEC);
+  for (
+    const [flag, re] of [["--worker=fork", /bad --worker "fork"/], [
+      "--log-level=loud",
+      /bad --log-level "loud"/,
+    ]] as const
+  ) {
+    const r = await vesperWithFd(b, [flag]);
+    assertEquals(r.code, 2, r.out);
+    assert(re.test(r.out), r.out);
+  }
+  L.close(a);
+  L.close(b);
+});
+
+Deno.test("launcher, compile task and worker re-exec use the same permissions", () => {
+  const launcher = Deno.readTextFileSync(`${REPO}/bin/vesper`);
+  const runLine = launcher.split("\n").find((l) => l.includes(" run "))!;
+  const launcherFlags = runLine.split(/\s+/).filter((w) => w.startsWith("--allow"));
+  const compile: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).tasks.compile;
+  const compileFlags = compile.split(/\s+/).filter((w) => w.startsWith("--allow"));
+  assertEquals(launcherFlags, [...PERMISSION_FLAGS]);
+  assertEquals(compileFlags, [...PERMISSION_FLAGS]);
+});
