@@ -9,9 +9,9 @@
  * runs vulkaninfo to completion, which shows the harness itself is right.
  */
 import { assert } from "./support/assert.ts";
-import { C_SERVER, ensureChroot } from "./support/chroot.ts";
+import { C_SERVER, ensureChroot } from "../src/harness/chroot.ts";
 import { REPO, VESPER, waitFor } from "./support/render_client.ts";
-import { processesMatching, runVenusClient, startVtest } from "./support/vtest.ts";
+import { processesMatching, runVenusClient, startVtest } from "../src/harness/vtest.ts";
 
 const root = await ensureChroot();
 

@@ -5,7 +5,7 @@
  * chroot), so the expectations themselves are known to be right.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { C_SERVER, ensureChroot, inChroot, LVP_ICD } from "./support/chroot.ts";
+import { C_SERVER, ensureChroot, inChroot, LVP_ICD } from "../src/harness/chroot.ts";
 import {
   type ContextClient,
   fdCount,

@@ -11,7 +11,9 @@ import { type Received, SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import * as P from "../../src/render/protocol.ts";
 
-export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+import { REPO } from "../../src/harness/chroot.ts";
+export { REPO };
+export { waitFor } from "../../src/harness/vtest.ts";
 export const VESPER = `${REPO}/bin/vesper`;
 
 /** vkEnumerateInstanceVersion without a reply: a harmless 16-byte Venus command. */
@@ -97,16 +99,6 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Waits until `cond` holds, polling; false on timeout. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(5);
-  }
-  return cond();
 }
 
 export class RenderClient {

@@ -1,8 +1,9 @@
 /**
  * The trixie chroot with the real client stack (tools/setup-chroot.sh), for
- * tests and benchmarks: built on first use, then reused.
+ * the demo, tests and benchmarks: built on first use, then reused.
  */
-import { REPO } from "./render_client.ts";
+/** The repository root (where bin/vesper and tools/ are). */
+export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 export const LVP_ICD = "/usr/share/vulkan/icd.d/lvp_icd.json";
 export const VIRTIO_ICD = "/usr/share/vulkan/icd.d/virtio_icd.json";

@@ -5,7 +5,6 @@
  * chroot.
  */
 import { inChroot, LVP_ICD, VIRTIO_ICD } from "./chroot.ts";
-import { waitFor } from "./render_client.ts";
 
 export interface VtestServer {
   socketPath: string;
@@ -128,4 +127,14 @@ export function processesMatching(needle: string): number[] {
     } catch { /* gone */ }
   }
   return out;
+}
+
+/** Waits until `cond` holds, polling; false on timeout. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return cond();
 }
