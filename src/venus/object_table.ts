@@ -1,0 +1,66 @@
+/**
+ * A context's Venus object table (venus-runtime.md §5): guest-chosen u64
+ * object ids → {VkObjectType, host object}. One table per context, shared by
+ * the context stream and every ring.
+ *
+ * Creating an object with id 0 or an id already present fails; looking up an
+ * unknown id, or an id of another object type, fails. Failures are reported
+ * to the caller (the decoder/handlers turn them into the fatal state).
+ */
+export interface ObjectEntry {
+  readonly type: number;
+  /** whatever the backend binds to the id (a native handle, a JS object) */
+  host: unknown;
+}
+
+export class ObjectTable {
+  #map = new Map<number, ObjectEntry>();
+  // one-entry lookup cache: command streams mostly repeat the same command buffer
+  #lastId = -1;
+  #lastType = -1;
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** True when `id` exists with object type `type`. */
+  has(id: number, type: number): boolean {
+    if (id === this.#lastId && type === this.#lastType) return true;
+    const e = this.#map.get(id);
+    if (e === undefined || e.type !== type) return false;
+    this.#lastId = id;
+    this.#lastType = type;
+    return true;
+  }
+
+  get(id: number): ObjectEntry | undefined {
+    return this.#map.get(id);
+  }
+
+  /** The host object bound to `id`, or undefined. */
+  host(id: number): unknown {
+    return this.#map.get(id)?.host;
+  }
+
+  /** Registers a new object; returns an error message on id 0 or a duplicate id. */
+  create(type: number, id: number, host: unknown = null): string | null {
+    if (id === 0 || !Number.isSafeInteger(id) || id < 0) return `invalid object id ${id}`;
+    if (this.#map.has(id)) return `invalid object id ${id} (already in use)`;
+    this.#map.set(id, { type, host });
+    return null;
+  }
+
+  /** Removes an object; returns an error message when it is unknown or of another type. */
+  destroy(type: number, id: number): string | null {
+    const e = this.#map.get(id);
+    if (e === undefined || e.type !== type) return `destroy of unknown object id ${id}`;
+    this.#map.delete(id);
+    if (id === this.#lastId) this.#lastId = -1;
+    return null;
+  }
+
+  clear(): void {
+    this.#map.clear();
+    this.#lastId = -1;
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * Bounds-checked little-endian reads of Venus wire items (venus-wire.md §2–§3)
+ * straight from a caller's bytes (a mapped SHM ring, a SUBMIT_CMD payload):
+ * no copy of the stream is made.
+ *
+ * Error model (mirrors vkr's decoder, venus-wire.md §9): the first error
+ * marks the reader `bad` and records the message and byte offset; reads past
+ * the end return zeros and do not advance; array reads after an error return
+ * empty arrays, so a malformed stream can never make the decoder allocate or
+ * loop beyond what the remaining bytes allow. Nothing here throws.
+ *
+ * Values: 32-bit scalars are numbers; 64-bit scalars are {@link U64} — a
+ * number when below 2^53 (the common case, no allocation), else a bigint.
+ * Object handles are numbers: ids ≥ 2^53 are rejected (Mesa allocates ids
+ * from a counter starting at 1; ring ids are user-space pointers < 2^47).
+ * Views returned for arrays and blobs alias the stream and are only valid
+ * while the command is being handled (like vkr's temp-pool pointers).
+ */
+import type { ObjectTable } from "./object_table.ts";
+
+/** A 64-bit wire value: a number when exactly representable, else a bigint. */
+export type U64 = number | bigint;
+/** An output scalar the handler fills in (or an in/out count). */
+export interface Ref<T> {
+  value: T;
+}
+
+/** Arrays whose elements occupy no request bytes are capped at this many elements. */
+export const MAX_ZERO_SIZE_ELEMENTS = 1 << 16;
+/** Output arrays (data the handler produces) are capped at this many bytes. */
+export const MAX_OUTPUT_BYTES = 64 << 20;
+
+const TWO32 = 4294967296;
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+const EMPTY_U8 = new Uint8Array(0);
+
+export class VenusReader {
+  u8: Uint8Array = EMPTY_U8;
+  dv: DataView = new DataView(EMPTY_U8.buffer);
+  /** absolute read position in `u8` */
+  pos = 0;
+  /** absolute end of the readable range */
+  end = 0;
+  /** start of the stream, for offsets in error messages */
+  base = 0;
+  /** set by the first error; sticky until {@link reset} */
+  bad = false;
+  /** the first error's message and stream-relative offset */
+  error = "";
+  errorOffset = 0;
+  /** true when the first error was a read past the end (used by the ring reader) */
+  overrun = false;
+
+  /** `objects` resolves input handles; null skips the lookup (reply decoding in tools). */
+  constructor(public objects: ObjectTable | null) {}
+
+  /** Points the reader at `u8[start, end)`; clears any previous error. */
+  reset(u8: Uint8Array, start = 0, end = u8.byteLength): void {
+    if (u8 !== this.u8) {
+      this.u8 = u8;
+      this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    }
+    this.pos = start;
+    this.base = start;
+    this.end = end;
+    this.bad = false;
+    this.error = "";
+    this.errorOffset = 0;
+    this.overrun = false;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Marks the stream malformed (first error wins). Returns 0 for convenience. */
+  fail(msg: string): number {
+    if (!this.bad) {
+      this.bad = true;
+      this.error = msg;
+      this.errorOffset = this.pos - this.base;
+    }
+    return 0;
+  }
+
+  #short(n: number): number {
+    if (!this.bad) this.overrun = true;
+    return this.fail(`read of ${n} bytes past the end of the stream`);
+  }
+
+  u32(): number {
+    const p = this.pos;
+    if (p + 4 > this.end) return this.#short(4);
+    this.pos = p + 4;
+    return this.dv.getUint32(p, true);
+  }
+  i32(): number {
+    const p = this.pos;
+    if (p + 4 > this.end) return this.#short(4);
+    this.pos = p + 4;
+    return this.dv.getInt32(p, true);
+  }
+  f32(): number {
+    const p = this.pos;
+    if (p + 4 > this.end) return this.#short(4);
+    this.pos = p + 4;
+    return this.dv.getFloat32(p, true);
+  }
+  f64(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    this.pos = p + 8;
+    return this.dv.getFloat64(p, true);
+  }
+  /** uint8_t: 4 bytes on the wire, value in the low byte */
+  u8v(): number {
+    return this.u32() & 0xff;
+  }
+  u16v(): number {
+    return this.u32() & 0xffff;
+  }
+  i8v(): number {
+    return (this.u32() << 24) >> 24;
+  }
+  i16v(): number {
+    return (this.u32() << 16) >> 16;
+  }
+  u64(): U64 {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    this.pos = p + 8;
+    const hi = this.dv.getUint32(p + 4, true);
+    if (hi < 0x200000) return hi * TWO32 + this.dv.getUint32(p, true);
+    return this.dv.getBigUint64(p, true);
+  }
+  i64(): U64 {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    this.pos = p + 8;
+    const hi = this.dv.getInt32(p + 4, true);
+    if (hi < 0x200000 && hi >= -0x200000) return hi * TWO32 + this.dv.getUint32(p, true);
+    return this.dv.getBigInt64(p, true);
+  }
+  /** A u64 that must fit a number (counts, ids); larger → error. */
+  #u64n(what: string): number {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    this.pos = p + 8;
+    const hi = this.dv.getUint32(p + 4, true);
+    if (hi >= 0x200000) return this.fail(`${what} ${this.dv.getBigUint64(p, true)} out of range`);
+    return hi * TWO32 + this.dv.getUint32(p, true);
+  }
+  /** simple-pointer presence marker (§3.1) */
+  ptr(): boolean {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8) !== 0;
+    this.pos = p + 8;
+    return (this.dv.getUint32(p, true) | this.dv.getUint32(p + 4, true)) !== 0;
+  }
+  /** `const VkAllocationCallbacks*`: must be NULL */
+  allocator(): null {
+    if (this.ptr()) this.fail("pAllocator must be NULL");
+    return null;
+  }
+
+  /** An input handle: id 0 is VK_NULL_HANDLE; others must exist with this object type. */
+  handle(objectType: number): number {
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    this.pos = p + 8;
+    const lo = this.dv.getUint32(p, true);
+    const hi = this.dv.getUint32(p + 4, true);
+    if ((lo | hi) === 0) return 0;
+    if (hi >= 0x200000) {
+      return this.fail(`object id 0x${hi.toString(16)}${lo.toString(16)} out of range`);
+    }
+    const id = hi * TWO32 + lo;
+    if (this.objects !== null && !this.objects.has(id, objectType)) {
+      return this.fail(`unknown object id ${id} (expected object type ${objectType})`);
+    }
+    return id;
+  }
+  /** An output handle: the id the guest assigned (validated when the object is created). */
+  newHandle(): number {
+    return this.#u64n("object id");
+  }
+
+  /** Dynamic-array count (§3.2), bounded by the bytes left (or a cap for 0-byte elements). */
+  count(minElemBytes: number): number {
+    const n = this.#u64n("array count");
+    if (n === 0) return 0;
+    if (minElemBytes > 0 ? n * minElemBytes > this.end - this.pos : n > MAX_ZERO_SIZE_ELEMENTS) {
+      return this.fail(`array count ${n} exceeds the stream`);
+    }
+    return n;
+  }
+  /** Count of an output array whose elements are not in the request (capped). */
+  outCount(elemBytes: number): number {
+    const n = this.#u64n("array count");
+    if (n * elemBytes > MAX_OUTPUT_BYTES || n > MAX_ZERO_SIZE_ELEMENTS * 1024) {
+      return this.fail(`output array of ${n} elements too large`);
+    }
+    return n;
+  }
+  /** Static array `T[N]` (§3.3): the count must equal N. */
+  fixed(n: number): boolean {
+    const c = this.#u64n("array count");
+    if (c !== n) {
+      this.fail(`static array count ${c} != ${n}`);
+      return false;
+    }
+    return true;
+  }
+  /** A required pointer arrived NULL. */
+  missing(what: string): null {
+    this.fail(`required pointer ${what} is NULL`);
+    return null;
+  }
+  /** pNext of a struct that has no protocol extension structs: must be end-of-chain. */
+  noChain(head: string): null {
+    if (this.ptr()) this.fail(`unexpected pNext element in ${head}`);
+    return null;
+  }
+  badSType(s: number, head: string): null {
+    this.fail(`unexpected sType ${s} in the pNext chain of ${head}`);
+    return null;
+  }
+  /** Decodes `n` structs with `fn` (stops at the first error). */
+  list<T>(n: number, fn: (r: VenusReader) => T): T[] {
+    const a: T[] = [];
+    for (let i = 0; i < n && !this.bad; i++) a.push(fn(this));
+    return a;
+  }
+  sizeMismatch(what: string, got: number, want: number): null {
+    this.fail(`array size mismatch for ${what}: ${got} != ${want}`);
+    return null;
+  }
+
+  #span(bytes: number): number {
+    const p = this.pos;
+    if (this.bad) return -1;
+    if (bytes > this.end - p) {
+      this.#short(bytes);
+      return -1;
+    }
+    this.pos = p + bytes;
+    return p;
+  }
+
+  u32Array(n: number): Uint32Array {
+    const p = this.#span(n * 4);
+    if (p < 0) return new Uint32Array(0);
+    const off = this.u8.byteOffset + p;
+    if ((off & 3) === 0) return new Uint32Array(this.u8.buffer, off, n);
+    return new Uint32Array(this.u8.slice(p, p + n * 4).buffer);
+  }
+  i32Array(n: number): Int32Array {
+    const a = this.u32Array(n);
+    return new Int32Array(a.buffer, a.byteOffset, a.length);
+  }
+  f32Array(n: number): Float32Array {
+    const a = this.u32Array(n);
+    return new Float32Array(a.buffer, a.byteOffset, a.length);
+  }
+  #a8(n: number): Uint8Array {
+    const p = this.#span(n * 8);
+    if (p < 0) return EMPTY_U8;
+    const off = this.u8.byteOffset + p;
+    if ((off & 7) === 0) return new Uint8Array(this.u8.buffer, off, n * 8);
+    return this.u8.slice(p, p + n * 8);
+  }
+  u64Array(n: number): BigUint64Array {
+    const b = this.#a8(n);
+    return new BigUint64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+  }
+  i64Array(n: number): BigInt64Array {
+    const b = this.#a8(n);
+    return new BigInt64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+  }
+  f64Array(n: number): Float64Array {
+    const b = this.#a8(n);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+  }
+  /** `n` packed bytes padded to 4 once (uint8_t arrays, blobs) */
+  bytes(n: number): Uint8Array {
+    const p = this.#span((n + 3) & ~3);
+    if (p < 0) return EMPTY_U8;
+    return this.u8.subarray(p, p + n);
+  }
+  /** `n` packed uint16_t padded to 4 once */
+  u16Array(n: number): Uint16Array {
+    const p = this.#span((n * 2 + 3) & ~3);
+    if (p < 0) return new Uint16Array(0);
+    return new Uint16Array(this.u8.slice(p, p + n * 2).buffer);
+  }
+  /** scalar arrays given by wire element type (for generic code) */
+  handleArray(n: number, objectType: number): number[] {
+    const a: number[] = [];
+    for (let i = 0; i < n && !this.bad; i++) a.push(this.handle(objectType));
+    return a;
+  }
+  newHandleArray(n: number): number[] {
+    const a: number[] = [];
+    for (let i = 0; i < n && !this.bad; i++) a.push(this.newHandle());
+    return a;
+  }
+
+  /** `const char*` (§3.4): u64 length incl. NUL, bytes padded; 0 → null. */
+  string(): string | null {
+    const n = this.#u64n("string length");
+    if (n === 0) return null;
+    const b = this.bytes(n);
+    return cstr(b);
+  }
+  /** `char[N]` (§3.3): u64 N + N bytes; the last byte is forced to NUL. */
+  fixedString(n: number): string {
+    if (!this.fixed(n)) return "";
+    return cstr(this.bytes(n));
+  }
+  stringArray(n: number): string[] {
+    const a: string[] = [];
+    for (let i = 0; i < n && !this.bad; i++) a.push(this.string() ?? "");
+    return a;
+  }
+}
+
+function cstr(b: Uint8Array): string {
+  let e = b.indexOf(0);
+  if (e < 0) e = Math.max(0, b.length - 1);
+  return utf8.decode(b.subarray(0, e));
+}
+
+/** Zero-filled output arrays for handlers to fill in (sizes already capped). */
+export const zeros = {
+  u32: (n: number) => new Uint32Array(n),
+  i32: (n: number) => new Int32Array(n),
+  f32: (n: number) => new Float32Array(n),
+  u64: (n: number) => new BigUint64Array(n),
+  i64: (n: number) => new BigInt64Array(n),
+  f64: (n: number) => new Float64Array(n),
+  u16: (n: number) => new Uint16Array(n),
+  u8: (n: number) => new Uint8Array(n),
+};
