@@ -37,8 +37,6 @@ function worker(args: string[]): number {
     strict: true,
     options: {
       "ctx-fd": { type: "string" },
-      "ctx-id": { type: "string" },
-      "ctx-name": { type: "string", default: "" },
       "log-level": { type: "string" },
       "server-pid": { type: "string" },
       backend: { type: "string" },
@@ -46,8 +44,6 @@ function worker(args: string[]): number {
   });
   return workerProcessMain({
     ctxFd: parseFd(v["ctx-fd"], "--ctx-fd"),
-    ctxId: parseFd(v["ctx-id"], "--ctx-id"),
-    name: v["ctx-name"]!,
     logLevel: parseLevel(v["log-level"]),
     serverPid: parseFd(v["server-pid"], "--server-pid"),
     backend: v.backend as BackendKind | undefined,

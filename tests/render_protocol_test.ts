@@ -69,7 +69,13 @@ for (const spec of servers) {
       const a = await readyContext(c, 1);
       const b = await readyContext(c, 2);
       assertEquals(L.socketType(a.fd), L.SOCK_SEQPACKET);
-      if (spec.name !== "vesper-thread") assertEquals(c.workers().length, 2);
+      if (spec.name !== "vesper-thread") {
+        const want = 2 + (spec.spares ?? 0);
+        assert(
+          await waitFor(() => c.workers().length === want),
+          `${c.workers().length} workers, want ${want}`,
+        );
+      }
       c.destroyContext(1);
       assert(await a.waitClosed(), "DESTROY_CONTEXT left the worker running");
       assert(await b.roundTrip(2), "the other context stopped working");
@@ -184,7 +190,7 @@ Deno.test("vesper: the server holds no more fds after contexts come and go", asy
       const warm = await readyContext(c, 100); // loads everything once
       warm.close();
       c.destroyContext(100);
-      await waitFor(() => c.workers().length === 0);
+      await new Promise((r) => setTimeout(r, 500)); // the spare worker finishes starting
       const base = fdCount(c.pid);
       for (let i = 1; i <= 5; i++) {
         const ctx = await readyContext(c, i);
@@ -192,7 +198,8 @@ Deno.test("vesper: the server holds no more fds after contexts come and go", asy
         ctx.close();
         c.destroyContext(i);
       }
-      assert(await waitFor(() => c.workers().length === 0), `${mode}: workers left`);
+      const spares = mode === "process" ? 1 : 0;
+      assert(await waitFor(() => c.workers().length === spares), `${mode}: workers left`);
       assert(
         await waitFor(() => fdCount(c.pid) <= base),
         `${mode}: fds ${fdCount(c.pid)} > ${base}`,

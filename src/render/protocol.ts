@@ -82,6 +82,22 @@ export const PROXY_TIMELINE_COUNT = 64;
 /** Most workers the reference server runs at once. */
 export const MAX_WORKERS = 256;
 
+// ---- server → worker (Vesper's own, never seen by the proxy) -----------------
+/**
+ * The first message on a context socket, written by the server into the
+ * proxy's end before it hands that end over: it tells a pre-started worker
+ * which context it now serves. 40 bytes: magic, ctx_id, name[32].
+ */
+export const ASSIGN_MAGIC = 0x52505356; // "VSPR"
+export const ASSIGN_SIZE = 40;
+
+export function encodeAssign(ctxId: number, name: string): Uint8Array<ArrayBuffer> {
+  const [b, v] = msg(ASSIGN_SIZE, ASSIGN_MAGIC);
+  v.setUint32(4, ctxId, true);
+  b.set(enc.encode(name).subarray(0, CTX_NAME_SIZE - 1), 8);
+  return b;
+}
+
 // ---- decoded requests -------------------------------------------------------
 export interface CreateContextRequest {
   ctxId: number;

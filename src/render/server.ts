@@ -46,6 +46,10 @@ export class RenderServer {
   #buf = new Uint8Array(new ArrayBuffer(CLIENT_MAX_REQUEST));
   #view = new DataView(this.#buf.buffer);
   #contextsCreated = 0;
+  /** a started, unassigned worker: CREATE_CONTEXT takes it and starts the next */
+  #spare: WorkerHandle | null = null;
+  #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
 
   constructor(socket: SeqpacketSocket, opts: ServerOptions) {
     this.socket = socket;
@@ -62,11 +66,12 @@ export class RenderServer {
   /** Serves until the client closes its socket; then destroys every worker. */
   async run(): Promise<void> {
     this.#log.info(`serving client socket fd ${this.socket.fd} (${this.#opts.workerMode} workers)`);
+    this.#scheduleSpare();
     try {
       for (;;) {
         const fds: PollFd[] = [{ fd: this.socket.fd, events: POLLIN }];
         const watched: WorkerHandle[] = [];
-        for (const w of this.workers) {
+        for (const w of this.#spare ? [...this.workers, this.#spare] : this.workers) {
           if (w.exitFd !== null) {
             fds.push({ fd: w.exitFd, events: POLLIN });
             watched.push(w);
@@ -161,31 +166,52 @@ export class RenderServer {
     if (req.ctxId === 0) return refuse("ctx_id 0 is invalid");
     if (this.workers.some((w) => w.ctxId === req.ctxId)) return refuse("ctx_id already in use");
     if (this.workers.length >= MAX_WORKERS) return refuse(`worker limit (${MAX_WORKERS}) reached`);
-    let pair: [SeqpacketSocket, SeqpacketSocket];
+    let clientEnd: SeqpacketSocket;
+    let w: WorkerHandle;
     try {
-      pair = SeqpacketSocket.pair();
+      w = this.#takeSpare();
+      clientEnd = w.assign(req.ctxId, req.name);
     } catch (e) {
-      return refuse(`socketpair: ${(e as Error).message}`);
-    }
-    const [clientEnd, workerEnd] = pair;
-    try {
-      const w = startWorker(this.#opts.workerMode, workerEnd, {
-        ctxId: req.ctxId,
-        name: req.name,
-        logLevel: this.#opts.logLevel,
-        backend: this.#opts.backend,
-        log: this.#log,
-      });
-      this.workers.push(w);
-    } catch (e) {
-      workerEnd.close();
-      clientEnd.close();
       return refuse(`cannot start worker: ${(e as Error).message}`);
     }
+    this.workers.push(w);
     this.#contextsCreated++;
     this.#log.debug(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": worker started`);
     this.#reply(true, clientEnd.fd);
     clientEnd.close();
+    this.#scheduleSpare();
+  }
+
+  #startWorker(): WorkerHandle {
+    return startWorker(this.#opts.workerMode, {
+      logLevel: this.#opts.logLevel,
+      backend: this.#opts.backend,
+      log: this.#log,
+    });
+  }
+
+  /** The spare if it is still alive, else a worker started now. */
+  #takeSpare(): WorkerHandle {
+    const spare = this.#spare;
+    this.#spare = null;
+    spare?.reap();
+    if (spare && !spare.exited) return spare;
+    if (spare) void spare.destroy();
+    return this.#startWorker();
+  }
+
+  /** Starts the next spare once the current request is answered. */
+  #scheduleSpare(): void {
+    if (this.#spareTimer !== undefined || this.#spare || this.#closing) return;
+    this.#spareTimer = setTimeout(() => {
+      this.#spareTimer = undefined;
+      if (this.#spare || this.#closing) return;
+      try {
+        this.#spare = this.#startWorker();
+      } catch (e) {
+        this.#log.warn(`cannot start a spare worker: ${(e as Error).message}`);
+      }
+    }, 0);
   }
 
   async #destroyContext(ctxId: number): Promise<void> {
@@ -206,7 +232,11 @@ export class RenderServer {
   }
 
   async shutdown(): Promise<void> {
-    await this.destroyAll();
+    this.#closing = true;
+    clearTimeout(this.#spareTimer);
+    const spare = this.#spare;
+    this.#spare = null;
+    await Promise.all([this.destroyAll(), spare?.destroy()]);
     this.socket.close();
   }
 }

@@ -1,6 +1,12 @@
 /**
- * The server's handle on one worker: start it on a context socket, notice
+ * The server's handle on one worker: start it, assign it a context, notice
  * when it exits, tear it down.
+ *
+ * Workers are started before they are needed: the server keeps one spare
+ * that has already paid for its start-up (process exec, runtime, modules)
+ * and waits on its context socket. CREATE_CONTEXT writes an ASSIGN message
+ * (ctx id and name) into the proxy's end of that socket and hands the end to
+ * the proxy; the worker reads ASSIGN first, then serves the proxy's requests.
  *
  * Process mode: posix_spawn of this same program in `worker` mode; the child
  * inherits exactly its context socket (as fd 3) besides stdio. Its exit is
@@ -19,19 +25,19 @@ import { spawnWithFd } from "../../ffi/spawn.ts";
 import type { Level, Logger } from "../log.ts";
 import { selfCommand } from "../permissions.ts";
 import type { BackendKind, WorkerParams } from "./worker_main.ts";
+import { encodeAssign } from "./protocol.ts";
 
 export type WorkerMode = "process" | "thread";
 
 export interface WorkerStart {
-  ctxId: number;
-  name: string;
   logLevel: Level;
   backend?: BackendKind;
   log: Logger;
 }
 
 export interface WorkerHandle {
-  readonly ctxId: number;
+  /** the context it serves; null while it is a spare */
+  readonly ctxId: number | null;
   readonly mode: WorkerMode;
   /** the worker process, or null for a thread */
   readonly pid: number | null;
@@ -41,36 +47,67 @@ export interface WorkerHandle {
   readonly exited: boolean;
   /** Reaps the worker after `exitFd` became readable. */
   reap(): void;
+  /**
+   * Makes this spare serve context `ctxId`: returns the proxy's end of its
+   * context socket with ASSIGN already queued (the caller sends it on and closes it).
+   */
+  assign(ctxId: number, name: string): SeqpacketSocket;
   /** Ends the worker (if still running) and frees the handle. */
   destroy(): Promise<void>;
 }
 
-/** Starts a worker serving `ctxEnd` (the worker end of a fresh socketpair). */
-export function startWorker(
-  mode: WorkerMode,
-  ctxEnd: SeqpacketSocket,
-  s: WorkerStart,
-): WorkerHandle {
-  return mode === "process" ? new ProcessWorker(ctxEnd, s) : new ThreadWorker(ctxEnd, s);
+/** Starts a spare worker on a fresh context socketpair. */
+export function startWorker(mode: WorkerMode, s: WorkerStart): WorkerHandle {
+  const [clientEnd, workerEnd] = SeqpacketSocket.pair();
+  try {
+    return mode === "process"
+      ? new ProcessWorker(clientEnd, workerEnd, s)
+      : new ThreadWorker(clientEnd, workerEnd, s);
+  } catch (e) {
+    clientEnd.close();
+    workerEnd.close();
+    throw e;
+  }
 }
 
-class ProcessWorker implements WorkerHandle {
+/** The part every worker handle shares: the proxy's end until assigned. */
+abstract class Assignable {
+  ctxId: number | null = null;
+  #clientEnd: SeqpacketSocket | null;
+
+  constructor(clientEnd: SeqpacketSocket) {
+    this.#clientEnd = clientEnd;
+  }
+
+  assign(ctxId: number, name: string): SeqpacketSocket {
+    const end = this.#clientEnd;
+    if (!end || this.ctxId !== null) throw new Error("worker already assigned");
+    if (!end.send(encodeAssign(ctxId, name))) throw new Error("worker gone before ASSIGN");
+    this.ctxId = ctxId;
+    this.#clientEnd = null;
+    return end;
+  }
+
+  protected dropClientEnd(): void {
+    this.#clientEnd?.close();
+    this.#clientEnd = null;
+  }
+}
+
+class ProcessWorker extends Assignable implements WorkerHandle {
   readonly mode = "process";
-  readonly ctxId: number;
   readonly pid: number;
   #pidfd: OwnedFd;
   #exited = false;
   #log: Logger;
 
-  constructor(ctxEnd: SeqpacketSocket, s: WorkerStart) {
-    this.ctxId = s.ctxId;
+  constructor(clientEnd: SeqpacketSocket, ctxEnd: SeqpacketSocket, s: WorkerStart) {
+    super(clientEnd);
     this.#log = s.log;
     const argv = [
       ...selfCommand(),
       "worker",
       "--ctx-fd=3",
-      `--ctx-id=${s.ctxId}`,
-      `--ctx-name=${s.name}`,
       `--log-level=${s.logLevel}`,
       `--server-pid=${Deno.pid}`,
       ...(s.backend ? [`--backend=${s.backend}`] : []),
@@ -97,18 +134,20 @@ class ProcessWorker implements WorkerHandle {
     if (!st) return;
     this.#exited = true;
     this.#pidfd.close();
+    this.dropClientEnd();
     const how = st.signal !== null ? `killed by signal ${st.signal}` : `exited with ${st.code}`;
     const level = st.code === 0 ? "debug" : "warn";
     this.#log[level](`worker ${this.pid} (ctx ${this.ctxId}) ${how}`);
   }
 
   destroy(): Promise<void> {
+    this.dropClientEnd();
     if (!this.#exited) {
       kill(this.pid, SIGKILL);
       waitpid(this.pid);
       this.#exited = true;
       this.#pidfd.close();
-      this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId}) killed`);
+      this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) killed`);
     }
     return Promise.resolve();
   }
@@ -117,31 +156,28 @@ class ProcessWorker implements WorkerHandle {
 /** How long a thread worker gets to finish after its socket was shut down. */
 const THREAD_JOIN_TIMEOUT_MS = 5000;
 
-class ThreadWorker implements WorkerHandle {
+class ThreadWorker extends Assignable implements WorkerHandle {
   readonly mode = "thread";
   readonly pid = null;
   readonly exitFd = null;
-  readonly ctxId: number;
   #worker: Worker;
   #control: SeqpacketSocket;
   #done: Promise<void>;
   #exited = false;
   #log: Logger;
 
-  constructor(ctxEnd: SeqpacketSocket, s: WorkerStart) {
-    this.ctxId = s.ctxId;
+  constructor(clientEnd: SeqpacketSocket, ctxEnd: SeqpacketSocket, s: WorkerStart) {
+    super(clientEnd);
     this.#log = s.log;
     this.#control = new SeqpacketSocket(ctxEnd.handle.dup());
     const params: WorkerParams = {
       ctxFd: ctxEnd.handle.take(), // ownership passes to the thread
-      ctxId: s.ctxId,
-      name: s.name,
       logLevel: s.logLevel,
       backend: s.backend,
     };
     this.#worker = new Worker(new URL("./worker_thread.ts", import.meta.url), {
       type: "module",
-      name: `vesper-ctx-${s.ctxId}`,
+      name: "vesper-ctx",
     });
     this.#done = new Promise((resolve) => {
       this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
@@ -162,6 +198,7 @@ class ThreadWorker implements WorkerHandle {
   #finish(): void {
     if (this.#exited) return;
     this.#exited = true;
+    this.dropClientEnd();
     this.#control.close();
     this.#worker.terminate();
   }
@@ -174,6 +211,7 @@ class ThreadWorker implements WorkerHandle {
 
   async destroy(): Promise<void> {
     if (this.#exited) return;
+    this.dropClientEnd();
     this.#control.shutdown();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {

@@ -1,21 +1,25 @@
 /**
  * The worker side: one context per worker, in its own process (default) or
- * its own thread. Both forms run exactly this function on the context socket
- * fd they were handed.
+ * its own thread. Both forms run exactly this code on the context socket fd
+ * they were handed.
+ *
+ * Workers are started ahead of need (a spare waits while the server is idle),
+ * so a worker first waits for the server's ASSIGN message on its context
+ * socket naming the context it serves; then the proxy's requests follow on
+ * the same socket.
  */
 import { getppid, setParentDeathSignal, SIGKILL } from "../../ffi/libc.ts";
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { type Level, Logger } from "../log.ts";
 import { type BackendHost, type ContextBackend, NullBackend } from "./backend.ts";
 import { RenderContext } from "./context.ts";
+import { ASSIGN_MAGIC, ASSIGN_SIZE, decodeCtxName } from "./protocol.ts";
 
 export type BackendKind = "null";
 
 export interface WorkerParams {
   /** the context socket (owned by the worker from now on) */
   ctxFd: number;
-  ctxId: number;
-  name: string;
   logLevel: Level;
   backend?: BackendKind;
 }
@@ -27,11 +31,31 @@ export function makeBackend(kind: BackendKind | undefined, host: BackendHost): C
   }
 }
 
-/** Serves one context until its socket closes or it turns fatal. */
+/** Waits for the server's ASSIGN message; null when the socket closed or the message is wrong. */
+function awaitAssign(socket: SeqpacketSocket, log: Logger): { ctxId: number; name: string } | null {
+  const buf = new Uint8Array(new ArrayBuffer(64));
+  const m = socket.recv(buf, 0);
+  if (!m) return null; // server gone or spare retired before use
+  const v = new DataView(buf.buffer);
+  if (
+    m.size !== ASSIGN_SIZE || m.truncated || m.fds.length || v.getUint32(0, true) !== ASSIGN_MAGIC
+  ) {
+    m.fds.forEach((f) => f.close());
+    log.error("context socket: the first message is not the server's ASSIGN");
+    return null;
+  }
+  return { ctxId: v.getUint32(4, true), name: decodeCtxName(buf.subarray(8, 40)) };
+}
+
+/**
+ * Serves one context until its socket closes or it turns fatal. `onAssign`
+ * runs once the context is known (process workers name themselves there).
+ */
 export function runWorker(
   p: WorkerParams,
-  log = new Logger(`worker ${p.ctxId}`, p.logLevel),
-): "eof" | "fatal" {
+  onAssign?: (ctxId: number, name: string) => void,
+): "eof" | "fatal" | "unused" {
+  let log = new Logger("worker (spare)", p.logLevel);
   let socket: SeqpacketSocket;
   try {
     socket = SeqpacketSocket.adopt(p.ctxFd);
@@ -39,15 +63,22 @@ export function runWorker(
     log.error(`context socket: ${(e as Error).message}`);
     return "fatal";
   }
-  log.debug(`ctx ${p.ctxId} "${p.name}": serving`);
+  const who = awaitAssign(socket, log);
+  if (!who) {
+    socket.close();
+    return "unused";
+  }
+  log = new Logger(`worker ${who.ctxId}`, p.logLevel);
+  onAssign?.(who.ctxId, who.name);
+  log.debug(`ctx ${who.ctxId} "${who.name}": serving`);
   const ctx = new RenderContext(socket, {
-    ctxId: p.ctxId,
-    name: p.name,
+    ctxId: who.ctxId,
+    name: who.name,
     log,
     backend: (host) => makeBackend(p.backend, host),
   });
   const how = ctx.run();
-  log.debug(`ctx ${p.ctxId}: done (${how}); ${JSON.stringify(ctx.stats)}`);
+  log.debug(`ctx ${who.ctxId}: done (${how}); ${JSON.stringify(ctx.stats)}`);
   return how;
 }
 
@@ -58,14 +89,15 @@ export function runWorker(
  * serves, exits.
  */
 export function workerProcessMain(p: WorkerParams & { serverPid: number }): number {
-  const log = new Logger(`worker ${p.ctxId}`, p.logLevel);
   setParentDeathSignal(SIGKILL);
   if (getppid() !== p.serverPid) {
-    log.error(`server ${p.serverPid} is gone; not starting`);
+    new Logger("worker", p.logLevel).error(`server ${p.serverPid} is gone; not starting`);
     return 1;
   }
-  if (p.name && Deno.env.get("MESA_DRICONF_EXECUTABLE_OVERRIDE") === undefined) {
-    Deno.env.set("MESA_DRICONF_EXECUTABLE_OVERRIDE", p.name);
-  }
-  return runWorker(p, log) === "eof" ? 0 : 1;
+  const how = runWorker(p, (_id, name) => {
+    if (name && Deno.env.get("MESA_DRICONF_EXECUTABLE_OVERRIDE") === undefined) {
+      Deno.env.set("MESA_DRICONF_EXECUTABLE_OVERRIDE", name);
+    }
+  });
+  return how === "fatal" ? 1 : 0;
 }

@@ -47,12 +47,15 @@ export interface ServerSpec {
   /** argv up to (not including) `--socket-fd N` */
   argv: string[];
   env?: Record<string, string>;
+  /** child processes the server keeps besides one per context (Vesper's spare worker) */
+  spares?: number;
 }
 
 export function vesperSpec(mode: "process" | "thread", logLevel = "debug"): ServerSpec {
   return {
     name: `vesper-${mode}`,
     argv: [VESPER, `--worker=${mode}`, `--log-level=${logLevel}`],
+    spares: mode === "process" ? 1 : 0,
   };
 }
 
