@@ -15,7 +15,7 @@
  * client never waits forever) and keeps serving.
  */
 import { pollAsync, POLLERR, type PollFd, POLLHUP, POLLIN, setCloexec } from "../../ffi/libc.ts";
-import { type Received, SeqpacketSocket } from "../../ffi/socket.ts";
+import type { Received, SeqpacketSocket } from "../../ffi/socket.ts";
 import type { Level, Logger } from "../log.ts";
 import {
   CLIENT_MAX_REQUEST,
