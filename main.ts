@@ -26,6 +26,14 @@ async function serve(args: string[]): Promise<number> {
     logLevel: a.logLevel,
     log,
   });
+  // SIGTERM/SIGINT: tear the workers down before leaving (SIGKILL needs no
+  // help: process workers die with the server through PR_SET_PDEATHSIG).
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, () => {
+      log.info(`${sig}: shutting down`);
+      server.shutdown().finally(() => Deno.exit(0));
+    });
+  }
   await server.run();
   log.info(`done: ${server.contextsCreated} contexts served`);
   return 0;

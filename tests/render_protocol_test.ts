@@ -10,6 +10,7 @@ import {
   type ContextClient,
   fdCount,
   harmlessStream,
+  isAlive,
   RenderClient,
   type ServerSpec,
   vesperSpec,
@@ -205,6 +206,26 @@ Deno.test("vesper: the server holds no more fds after contexts come and go", asy
         `${mode}: fds ${fdCount(c.pid)} > ${base}`,
       );
       assert(await c.close() !== null);
+    } finally {
+      await c.kill();
+    }
+  }
+});
+
+Deno.test("vesper: SIGTERM shuts the server down with its workers", async () => {
+  for (const mode of ["process", "thread"] as const) {
+    const c = RenderClient.start(vesperSpec(mode, "info"));
+    try {
+      c.init();
+      const ctx = await readyContext(c, 1);
+      const workers = c.workers();
+      L.kill(c.pid, L.SIGTERM);
+      const st = await c.waitExit();
+      assert(st !== null && st.code === 0, `${mode}: exit ${JSON.stringify(st)}`);
+      assert(/SIGTERM: shutting down/.test(c.log()));
+      assert(await ctx.waitClosed(), `${mode}: context still open`);
+      assert(await waitFor(() => workers.every((w) => !isAlive(w))), `${mode}: workers left`);
+      ctx.close();
     } finally {
       await c.kill();
     }
