@@ -1,0 +1,352 @@
+/**
+ * The Venus context backend: implements the render layer's ContextBackend
+ * for capset 4 on top of the decoder, with the VK_MESA_venus_protocol
+ * runtime (reply streams, indirect streams, rings, cross-stream seqnos) and
+ * no-op Vulkan handlers (NoopHandlers) for now.
+ *
+ *   const backend = new VenusContextBackend(host);
+ *   backend.submitCmd(bytes)   // false → the context is fatal (already logged)
+ *
+ * Rings are drained synchronously on this thread whenever the context stream
+ * notifies/waits on them (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA,
+ * vkWaitRingSeqnoMESA) or when {@link VenusContextBackend.pollRings} is
+ * called; running them on their own threads with idle/ALIVE handling is left
+ * to the worker (see the report). Queue timelines bound through
+ * VkDeviceQueueTimelineInfoMESA retire their fences immediately (no GPU work
+ * is done by the no-op handlers).
+ */
+import type { Logger } from "../log.ts";
+import type { BackendHost, ContextBackend, ExportedBlob } from "../render/backend.ts";
+import { FD_TYPE_DMABUF, FD_TYPE_SHM } from "../render/resources.ts";
+import { FatalState, VenusDecoder } from "./decoder.ts";
+import { NoopHandlers } from "./generated/noop.ts";
+import type {
+  VkBaseStruct,
+  VkCommandStreamDependencyMESA,
+  VkCommandStreamDescriptionMESA,
+  VkDeviceQueueInfo2,
+  VkMemoryResourcePropertiesMESA,
+  VkRingCreateInfoMESA,
+} from "./generated/types.ts";
+import { STRUCTURE_TYPE } from "./generated/types.ts";
+import { ObjectTable } from "./object_table.ts";
+import type { U64 } from "./reader.ts";
+import type { ShmLookup } from "./reply_stream.ts";
+import { RING_STATUS_ALIVE, ringLayout, VenusRing } from "./ring.ts";
+
+const VK_ERROR_INVALID_EXTERNAL_HANDLE = -1000072003;
+
+/** What the stream-level handlers need from the context. */
+export interface VenusContextServices {
+  readonly objects: ObjectTable;
+  readonly fatal: FatalState;
+  readonly shm: ShmLookup;
+  readonly log: Logger;
+  readonly name: string;
+  readonly rings: Map<string, VenusRing>;
+  /** resource kind by res_id (render-protocol fd type), or undefined */
+  resourceType(resId: number): number | undefined;
+  resourceSize(resId: number): number;
+  bindQueueTimeline(ringIdx: number): string | null;
+  /** creates the decoder + handlers of a new stream (a ring, an executed stream) */
+  newStream(kind: StreamKind, name: string, reply?: VenusDecoder["reply"]): VenusDecoder;
+}
+
+export type StreamKind = "context" | "ring" | "executed";
+
+/** Handlers of one stream: the MESA runtime commands plus no-op Vulkan. */
+export class StreamHandlers extends NoopHandlers {
+  /** the decoder this handler object is installed in */
+  decoder!: VenusDecoder;
+  #nested: VenusDecoder | null = null;
+  ring: VenusRing | null = null;
+
+  constructor(readonly ctx: VenusContextServices, readonly kind: StreamKind) {
+    super(ctx.objects, (m) => this.decoder.fail(m));
+  }
+
+  #contextOnly(what: string): boolean {
+    if (this.kind === "context") return true;
+    this.decoder.fail(`${what} is only legal on the context stream`);
+    return false;
+  }
+
+  #ring(id: U64, what: string): VenusRing | null {
+    const r = this.ctx.rings.get(String(id));
+    if (!r) this.decoder.fail(`${what}: unknown ring ${id}`);
+    return r ?? null;
+  }
+
+  override vkSetReplyCommandStreamMESA(pStream: VkCommandStreamDescriptionMESA | null): void {
+    const err = this.decoder.reply.set(pStream, this.ctx.shm);
+    if (err) this.decoder.fail(err);
+  }
+
+  override vkSeekReplyCommandStreamMESA(position: U64): void {
+    const err = this.decoder.reply.seek(position);
+    if (err) this.decoder.fail(err);
+  }
+
+  override vkExecuteCommandStreamsMESA(
+    streamCount: number,
+    pStreams: VkCommandStreamDescriptionMESA[] | null,
+    pReplyPositions: BigUint64Array | null,
+    _dependencyCount: number,
+    _pDependencies: VkCommandStreamDependencyMESA[] | null,
+    _flags: number,
+  ): void {
+    if (this.kind === "executed") return this.decoder.fail("nested vkExecuteCommandStreamsMESA");
+    if (streamCount === 0 || !pStreams) {
+      return this.decoder.fail("vkExecuteCommandStreamsMESA without streams");
+    }
+    const nested = this.#nested ??= this.ctx.newStream(
+      "executed",
+      `${this.decoder.name} exec`,
+      this.decoder.reply,
+    );
+    for (let i = 0; i < pStreams.length; i++) {
+      const s = pStreams[i];
+      if (pReplyPositions) {
+        const err = this.decoder.reply.seek(Number(pReplyPositions[i]));
+        if (err) return this.decoder.fail(err);
+      }
+      if (s.size === 0) continue;
+      const u8 = this.ctx.shm(s.resourceId);
+      if (!u8) return this.decoder.fail(`executed stream resource ${s.resourceId} is not SHM`);
+      if (
+        typeof s.offset !== "number" || typeof s.size !== "number" ||
+        s.offset + s.size > u8.byteLength
+      ) {
+        return this.decoder.fail(
+          `executed stream [${s.offset}, +${s.size}) outside resource ${s.resourceId}`,
+        );
+      }
+      if (!nested.decodeRange(u8, s.offset, s.offset + s.size)) {
+        return this.decoder.fail(`executed stream ${i} failed`);
+      }
+    }
+  }
+
+  override vkCreateRingMESA(ring: U64, pCreateInfo: VkRingCreateInfoMESA | null): void {
+    if (!this.#contextOnly("vkCreateRingMESA") || !pCreateInfo) return;
+    const resId = pCreateInfo.resourceId;
+    const u8 = this.ctx.shm(resId);
+    if (!u8) return this.decoder.fail(`ring resource ${resId} is not an SHM resource`);
+    const layout = ringLayout(pCreateInfo, u8.byteLength);
+    if (typeof layout === "string") return this.decoder.fail(layout);
+    const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    if (dv.getUint32(layout.head, true) !== 0 || dv.getUint32(layout.status, true) !== 0) {
+      return this.decoder.fail("ring head/status not zero at creation");
+    }
+    for (let p: VkBaseStruct | null = pCreateInfo.pNext; p; p = p.pNext) {
+      if (p.sType === STRUCTURE_TYPE.VkRingMonitorInfoMESA) {
+        const period = (p as unknown as { maxReportingPeriodMicroseconds: number })
+          .maxReportingPeriodMicroseconds;
+        if (period === 0) return this.decoder.fail("ring monitor period 0");
+      }
+    }
+    const dec = this.ctx.newStream("ring", `${this.ctx.name} ring ${ring.toString(16)}`);
+    const r = new VenusRing(ring, resId, u8, layout, dec);
+    (dec.h as StreamHandlers).ring = r;
+    r.setStatusBits(RING_STATUS_ALIVE);
+    this.ctx.rings.set(String(ring), r);
+  }
+
+  override vkDestroyRingMESA(ring: U64): void {
+    if (!this.#contextOnly("vkDestroyRingMESA") || !this.#ring(ring, "vkDestroyRingMESA")) return;
+    this.ctx.rings.delete(String(ring));
+  }
+
+  override vkNotifyRingMESA(ring: U64, _seqno: number, _flags: number): void {
+    if (!this.#contextOnly("vkNotifyRingMESA")) return;
+    const r = this.#ring(ring, "vkNotifyRingMESA");
+    if (r && !r.drain()) this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
+  }
+
+  override vkWriteRingExtraMESA(ring: U64, offset: U64, value: number): void {
+    if (!this.#contextOnly("vkWriteRingExtraMESA")) return;
+    const r = this.#ring(ring, "vkWriteRingExtraMESA");
+    if (r && !r.writeExtra(offset, value)) {
+      this.decoder.fail(`ring extra offset ${offset} out of range`);
+    }
+  }
+
+  override vkSubmitVirtqueueSeqnoMESA(ring: U64, seqno: U64): void {
+    if (!this.#contextOnly("vkSubmitVirtqueueSeqnoMESA")) return;
+    const r = this.#ring(ring, "vkSubmitVirtqueueSeqnoMESA");
+    if (!r) return;
+    r.virtqueueSeqno = seqno;
+    if (!r.drain()) this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
+  }
+
+  override vkWaitVirtqueueSeqnoMESA(seqno: U64): void {
+    if (this.kind !== "ring" || !this.ring) {
+      return this.decoder.fail("vkWaitVirtqueueSeqnoMESA off a ring");
+    }
+    // not reached yet: stop the ring before this command; it is retried on the next drain
+    if (BigInt(this.ring.virtqueueSeqno) < BigInt(seqno)) this.decoder.yieldRequested = true;
+  }
+
+  override vkWaitRingSeqnoMESA(ring: U64, seqno: U64): void {
+    if (!this.#contextOnly("vkWaitRingSeqnoMESA")) return;
+    const r = this.#ring(ring, "vkWaitRingSeqnoMESA");
+    if (!r) return;
+    if (!r.drain()) return this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
+    const target = Number(BigInt.asUintN(32, BigInt(seqno)));
+    if (!r.reached(target)) {
+      this.decoder.fail(`ring ${ring.toString(16)} cannot reach seqno ${seqno}`);
+    }
+  }
+
+  override vkGetMemoryResourcePropertiesMESA(
+    _device: number,
+    resourceId: number,
+    pMemoryResourceProperties: VkMemoryResourcePropertiesMESA | null,
+  ): number {
+    const t = this.ctx.resourceType(resourceId);
+    if (t === undefined) {
+      this.decoder.fail(`vkGetMemoryResourcePropertiesMESA: unknown resource ${resourceId}`);
+      return 0;
+    }
+    if (t !== FD_TYPE_DMABUF) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    for (let p: VkBaseStruct | null = pMemoryResourceProperties?.pNext ?? null; p; p = p.pNext) {
+      if (p.sType === STRUCTURE_TYPE.VkMemoryResourceAllocationSizePropertiesMESA) {
+        (p as unknown as { allocationSize: number }).allocationSize = this.ctx.resourceSize(
+          resourceId,
+        );
+      }
+    }
+    return 0;
+  }
+
+  override vkGetDeviceQueue2(
+    device: number,
+    pQueueInfo: VkDeviceQueueInfo2 | null,
+    pQueue: number | null,
+  ): void {
+    let ringIdx = -1;
+    for (let p: VkBaseStruct | null = pQueueInfo?.pNext ?? null; p; p = p.pNext) {
+      if (p.sType === STRUCTURE_TYPE.VkDeviceQueueTimelineInfoMESA) {
+        ringIdx = (p as unknown as { ringIdx: number }).ringIdx;
+      }
+    }
+    if (ringIdx < 0) {
+      return this.decoder.fail("vkGetDeviceQueue2 without VkDeviceQueueTimelineInfoMESA");
+    }
+    const err = this.ctx.bindQueueTimeline(ringIdx);
+    if (err) return this.decoder.fail(err);
+    super.vkGetDeviceQueue2(device, pQueueInfo, pQueue);
+  }
+}
+
+export class VenusContextBackend implements ContextBackend, VenusContextServices {
+  readonly objects = new ObjectTable();
+  readonly fatal = new FatalState();
+  readonly rings = new Map<string, VenusRing>();
+  readonly decoder: VenusDecoder;
+  readonly log: Logger;
+  readonly name: string;
+  readonly #timelines = new Set<number>();
+  #submits = 0;
+
+  constructor(readonly host: BackendHost) {
+    this.log = host.log;
+    this.name = `ctx ${host.ctxId}`;
+    this.decoder = this.newStream("context", this.name);
+  }
+
+  readonly shm: ShmLookup = (resId) => {
+    const r = this.host.resources.get(resId);
+    return r && r.fdType === FD_TYPE_SHM && r.mapping ? r.mapping.bytes : null;
+  };
+
+  resourceType(resId: number): number | undefined {
+    return this.host.resources.get(resId)?.fdType;
+  }
+
+  resourceSize(resId: number): number {
+    return this.host.resources.get(resId)?.size ?? 0;
+  }
+
+  bindQueueTimeline(ringIdx: number): string | null {
+    if (ringIdx < 1 || ringIdx >= 64) return `queue ring_idx ${ringIdx} out of range`;
+    if (this.#timelines.has(ringIdx)) return `queue ring_idx ${ringIdx} already bound`;
+    this.#timelines.add(ringIdx);
+    return null;
+  }
+
+  newStream(kind: StreamKind, name: string, reply?: VenusDecoder["reply"]): VenusDecoder {
+    const h = new StreamHandlers(this, kind);
+    const dec = new VenusDecoder({
+      objects: this.objects,
+      handlers: h,
+      log: this.log,
+      name,
+      fatal: this.fatal,
+      reply,
+    });
+    h.decoder = dec;
+    return dec;
+  }
+
+  submitCmd(stream: Uint8Array): boolean {
+    this.#submits++;
+    return this.decoder.decodeRange(stream);
+  }
+
+  /** Drains every ring once (for a worker loop without ring threads); false when fatal. */
+  pollRings(): boolean {
+    for (const r of this.rings.values()) if (!r.drain()) return false;
+    return !this.fatal.fatal;
+  }
+
+  exportBlob(resId: number, blobId: bigint): ExportedBlob | null {
+    this.log.warn(
+      `${this.name}: CREATE_RESOURCE res ${resId}: no exportable object ${blobId} (no-op backend)`,
+    );
+    return null;
+  }
+
+  submitFence(ring: number, seqno: number, _flags = 0): boolean {
+    if (!this.#timelines.has(ring)) {
+      this.log.error(`${this.name}: SUBMIT_FENCE on ring ${ring}: no queue bound`);
+      return false;
+    }
+    this.host.retire(ring, seqno);
+    return true;
+  }
+
+  resourceDestroyed(resId: number): void {
+    this.decoder.reply.resourceDestroyed(resId);
+    for (const [id, r] of this.rings) {
+      if (r.resId === resId) {
+        this.fatal.set(`SHM resource ${resId} of ring ${id} destroyed`);
+        this.log.error(`${this.name}: fatal: ${this.fatal.reason}`);
+        r.setStatusBits(0x2);
+        this.rings.delete(id);
+      }
+      r.decoder.reply.resourceDestroyed(resId);
+    }
+  }
+
+  stats(): Record<string, number> {
+    let commands = this.decoder.commands, bytes = this.decoder.bytes;
+    for (const r of this.rings.values()) {
+      commands += r.decoder.commands;
+      bytes += r.decoder.bytes;
+    }
+    return {
+      streams: this.#submits,
+      venusCommands: commands,
+      venusBytes: bytes,
+      rings: this.rings.size,
+      objects: this.objects.size,
+      fatal: this.fatal.fatal ? 1 : 0,
+    };
+  }
+
+  destroy(): void {
+    this.rings.clear();
+    this.objects.clear();
+  }
+}

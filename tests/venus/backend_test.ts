@@ -1,0 +1,295 @@
+/** VenusContextBackend: SUBMIT_CMD, reply streams, rings (incl. wrap-around), executed streams. */
+import { assert, assertEquals } from "../support/assert.ts";
+import type { BackendHost } from "../../src/render/backend.ts";
+import {
+  FD_TYPE_DMABUF,
+  FD_TYPE_SHM,
+  type Resource,
+  ResourceTable,
+} from "../../src/render/resources.ts";
+import { VenusContextBackend } from "../../src/venus/backend.ts";
+import { RING_STATUS_FATAL } from "../../src/venus/ring.ts";
+import { decodeReply, encode, testLogger } from "./helpers.ts";
+
+const RING_ID = 0x55aa00001000;
+
+function fakeResource(resId: number, size: number, fdType = FD_TYPE_SHM): Resource {
+  const bytes = new Uint8Array(size);
+  return {
+    resId,
+    fdType,
+    size,
+    fd: { close() {} },
+    mapping: fdType === FD_TYPE_SHM ? { bytes, size, unmap() {} } : null,
+  } as unknown as Resource;
+}
+
+function setup(bufferSize = 4096) {
+  const resources = new ResourceTable();
+  const lines: string[] = [];
+  const retired: [number, number][] = [];
+  const host: BackendHost = {
+    ctxId: 7,
+    name: "test",
+    log: testLogger(lines),
+    resources,
+    retire: (ring, seqno) => retired.push([ring, seqno]),
+  };
+  const ringSize = 192 + bufferSize + 4;
+  resources.add(fakeResource(1, ringSize));
+  resources.add(fakeResource(2, 65536)); // reply pool
+  resources.add(fakeResource(3, 65536)); // command pool
+  resources.add(fakeResource(4, 4096, FD_TYPE_DMABUF));
+  const backend = new VenusContextBackend(host);
+  const ring = resources.get(1)!.mapping!.bytes;
+  const dv = new DataView(ring.buffer);
+  const ok = backend.submitCmd(encode("vkCreateRingMESA", {
+    ring: RING_ID,
+    pCreateInfo: {
+      flags: 0,
+      resourceId: 1,
+      offset: 0,
+      size: ringSize,
+      idleTimeout: 1000000,
+      headOffset: 0,
+      tailOffset: 64,
+      statusOffset: 128,
+      bufferOffset: 192,
+      bufferSize,
+      extraOffset: 192 + bufferSize,
+      extraSize: 4,
+      pNext: {
+        sType: 1000384006,
+        maxReportingPeriodMicroseconds: 3000000,
+        pNext: { sType: 1000384007, priority: 0, pNext: null },
+      },
+    },
+  }));
+  assert(ok, lines.join());
+  let tail = 0;
+  /** writes commands into the ring (wrapping) and publishes the tail */
+  const push = (...cmds: Uint8Array[]) => {
+    for (const c of cmds) {
+      for (let i = 0; i < c.length; i++) ring[192 + ((tail + i) & (bufferSize - 1))] = c[i];
+      tail += c.length;
+    }
+    dv.setUint32(64, tail >>> 0, true);
+  };
+  const notify = () =>
+    backend.submitCmd(encode("vkNotifyRingMESA", { ring: RING_ID, seqno: tail, flags: 0 }));
+  return {
+    backend,
+    resources,
+    lines,
+    retired,
+    push,
+    notify,
+    head: () => dv.getUint32(0, true),
+    status: () => dv.getUint32(128, true),
+    get tail() {
+      return tail;
+    },
+    reply: resources.get(2)!.mapping!.bytes,
+    pool: resources.get(3)!.mapping!.bytes,
+  };
+}
+
+const setReply = (offset: number, size = 1024) =>
+  encode("vkSetReplyCommandStreamMESA", { pStream: { resourceId: 2, offset, size } });
+
+Deno.test("ring: reply stream + vkCreateInstance through the ring, head advances", () => {
+  const t = setup();
+  t.push(
+    setReply(256),
+    encode("vkEnumerateInstanceVersion", { pApiVersion: { value: 0 } }, 1),
+    setReply(512),
+    encode("vkCreateInstance", {
+      pCreateInfo: {
+        flags: 0,
+        pApplicationInfo: null,
+        enabledLayerCount: 0,
+        enabledExtensionCount: 0,
+      },
+      pAllocator: null,
+      pInstance: 1,
+    }, 1),
+  );
+  assert(t.notify(), t.lines.join());
+  assertEquals(t.head(), t.tail);
+  assertEquals(decodeReply("vkEnumerateInstanceVersion", t.reply.subarray(256, 276)), {
+    ret: 0,
+    pApiVersion: { value: 0 },
+  });
+  assertEquals(decodeReply("vkCreateInstance", t.reply.subarray(512, 536)), {
+    ret: 0,
+    pInstance: 1,
+  });
+  assertEquals(t.backend.objects.get(1)?.type, 1);
+  assertEquals(t.backend.stats().venusCommands, 6);
+});
+
+Deno.test("ring: a command straddling the end of the buffer is decoded (copying only it)", () => {
+  const t = setup(256);
+  t.backend.objects.create(6, 0x2a);
+  const draw = encode("vkCmdDraw", {
+    commandBuffer: 0x2a,
+    vertexCount: 3,
+    instanceCount: 1,
+    firstVertex: 0,
+    firstInstance: 0,
+  });
+  // 7 draws = 224 bytes, then repeatedly push batches that wrap
+  let draws = 0;
+  for (let round = 0; round < 20; round++) {
+    const batch = Array.from({ length: 5 }, () => draw);
+    t.push(...batch);
+    draws += batch.length;
+    assert(t.notify(), t.lines.join());
+    assertEquals(t.head(), t.tail);
+  }
+  const ring = t.backend.rings.get(String(RING_ID))!;
+  assert(ring.straddles === 0, "32-byte commands in a 256-byte ring never straddle");
+  // a 36-byte command does straddle
+  for (let i = 0; i < 20; i++) {
+    t.push(setReply(0));
+    assert(t.notify(), t.lines.join());
+  }
+  assert(ring.straddles > 0);
+  assertEquals(t.head(), t.tail);
+  assertEquals(ring.decoder.commands, draws + 20);
+});
+
+Deno.test("ring: vkExecuteCommandStreamsMESA decodes an SHM range with the ring's reply stream", () => {
+  const t = setup();
+  t.backend.objects.create(6, 0x2a);
+  const inner = encode("vkCmdDraw", {
+    commandBuffer: 0x2a,
+    vertexCount: 3,
+    instanceCount: 1,
+    firstVertex: 0,
+    firstInstance: 0,
+  }, 1);
+  t.pool.set(inner, 100);
+  t.push(
+    setReply(0),
+    encode("vkExecuteCommandStreamsMESA", {
+      streamCount: 1,
+      pStreams: [{ resourceId: 3, offset: 100, size: inner.length }],
+      pReplyPositions: null,
+      dependencyCount: 0,
+      pDependencies: null,
+      flags: 0,
+    }),
+  );
+  assert(t.notify(), t.lines.join());
+  assertEquals([...t.reply.subarray(0, 4)], [0x6a, 0, 0, 0]);
+});
+
+Deno.test("ring: vkWaitVirtqueueSeqnoMESA blocks the ring until the context submits the seqno", () => {
+  const t = setup();
+  t.push(
+    encode("vkWaitVirtqueueSeqnoMESA", { seqno: 1 }),
+    setReply(0),
+    encode("vkEnumerateInstanceVersion", { pApiVersion: { value: 0 } }, 1),
+  );
+  assert(t.notify());
+  assertEquals(t.head(), 0);
+  assert(t.backend.submitCmd(encode("vkSubmitVirtqueueSeqnoMESA", { ring: RING_ID, seqno: 1 })));
+  assertEquals(t.head(), t.tail);
+  assert(t.backend.submitCmd(encode("vkWaitRingSeqnoMESA", { ring: RING_ID, seqno: t.tail })));
+});
+
+Deno.test("ring: a malformed ring command sets FATAL and makes the context fatal", () => {
+  const t = setup();
+  t.push(new Uint8Array([0x1b, 1, 0, 0, 0, 0, 0, 0]));
+  assertEquals(t.notify(), false);
+  assert((t.status() & RING_STATUS_FATAL) !== 0);
+  assert(t.lines.some((l) => l.includes("unknown command type 283")), t.lines.join());
+  assertEquals(t.backend.submitCmd(encode("vkWaitVirtqueueSeqnoMESA", { seqno: 1 })), false);
+});
+
+Deno.test("context-only and ring-only commands are enforced; unknown rings are fatal", () => {
+  const t = setup();
+  assertEquals(t.backend.submitCmd(encode("vkWaitVirtqueueSeqnoMESA", { seqno: 1 })), false);
+  const u = setup();
+  assertEquals(
+    u.backend.submitCmd(encode("vkNotifyRingMESA", { ring: 99, seqno: 0, flags: 0 })),
+    false,
+  );
+  const v = setup();
+  v.push(encode("vkDestroyRingMESA", { ring: RING_ID }));
+  assertEquals(v.notify(), false);
+});
+
+Deno.test("reply stream errors: outside the resource, not SHM, no stream", () => {
+  for (
+    const cmd of [
+      encode("vkSetReplyCommandStreamMESA", {
+        pStream: { resourceId: 2, offset: 65000, size: 1000 },
+      }),
+      encode("vkSetReplyCommandStreamMESA", { pStream: { resourceId: 4, offset: 0, size: 16 } }),
+      encode("vkEnumerateInstanceVersion", { pApiVersion: { value: 0 } }, 1),
+    ]
+  ) {
+    const t = setup();
+    assertEquals(t.backend.submitCmd(cmd), false);
+  }
+});
+
+Deno.test("queue timelines bound by vkGetDeviceQueue2 retire fences; others are fatal", () => {
+  const t = setup();
+  t.backend.objects.create(3, 10); // VkDevice
+  assertEquals(t.backend.submitFence(1, 5, 0), false);
+  assert(
+    t.backend.submitCmd(encode("vkGetDeviceQueue2", {
+      device: 10,
+      pQueueInfo: {
+        flags: 0,
+        queueFamilyIndex: 0,
+        queueIndex: 0,
+        pNext: { sType: 1000384005, ringIdx: 1, pNext: null },
+      },
+      pQueue: 11,
+    })),
+    t.lines.join(),
+  );
+  assert(t.backend.submitFence(1, 5, 0));
+  assertEquals(t.retired, [[1, 5]]);
+  assertEquals(t.backend.objects.get(11)?.type, 4);
+});
+
+Deno.test("destroying a ring's SHM resource is fatal; destroying the reply resource unsets it", () => {
+  const t = setup();
+  t.backend.resourceDestroyed(1);
+  assert(t.backend.fatal.fatal);
+});
+
+Deno.test("ring: a large straddling command grows the scratch window", () => {
+  const t = setup(8192);
+  const ring = t.backend.rings.get(String(RING_ID))!;
+  const filler = setReply(0);
+  for (let i = 0; i < 190; i++) t.push(filler); // 6840 bytes
+  assert(t.notify(), t.lines.join());
+  const big = encode("vkCreateInstance", {
+    pCreateInfo: {
+      flags: 0,
+      pApplicationInfo: {
+        pApplicationName: "x".repeat(6000),
+        applicationVersion: 1,
+        pEngineName: null,
+        engineVersion: 0,
+        apiVersion: 0,
+      },
+      enabledLayerCount: 0,
+      enabledExtensionCount: 0,
+    },
+    pAllocator: null,
+    pInstance: 5,
+  });
+  t.push(big, filler);
+  assert(t.notify(), t.lines.join());
+  assertEquals(t.head(), t.tail);
+  assertEquals(ring.straddles, 1);
+  assertEquals(t.backend.objects.get(5)?.type, 1);
+  assert(ring.copiedBytes < 3 * big.length, `copied ${ring.copiedBytes}`);
+});
