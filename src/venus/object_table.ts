@@ -15,9 +15,9 @@ export interface ObjectEntry {
 
 export class ObjectTable {
   #map = new Map<number, ObjectEntry>();
-  // one-entry lookup cache: command streams mostly repeat the same command buffer
-  #lastId = -1;
-  #lastType = -1;
+  // per-type one-entry lookup cache (core object types < 64): command streams
+  // keep naming the same command buffer, pipeline, layout …
+  #last = new Float64Array(64).fill(-1);
 
   get size(): number {
     return this.#map.size;
@@ -25,11 +25,11 @@ export class ObjectTable {
 
   /** True when `id` exists with object type `type`. */
   has(id: number, type: number): boolean {
-    if (id === this.#lastId && type === this.#lastType) return true;
+    const small = type >= 0 && type < 64;
+    if (small && this.#last[type] === id) return true;
     const e = this.#map.get(id);
     if (e === undefined || e.type !== type) return false;
-    this.#lastId = id;
-    this.#lastType = type;
+    if (small) this.#last[type] = id;
     return true;
   }
 
@@ -55,12 +55,12 @@ export class ObjectTable {
     const e = this.#map.get(id);
     if (e === undefined || e.type !== type) return `destroy of unknown object id ${id}`;
     this.#map.delete(id);
-    if (id === this.#lastId) this.#lastId = -1;
+    if (type >= 0 && type < 64 && this.#last[type] === id) this.#last[type] = -1;
     return null;
   }
 
   clear(): void {
     this.#map.clear();
-    this.#lastId = -1;
+    this.#last.fill(-1);
   }
 }

@@ -247,39 +247,54 @@ export class VenusReader {
     return p;
   }
 
-  u32Array(n: number): Uint32Array {
+  #a4(n: number): ArrayBuffer | null {
     const p = this.#span(n * 4);
-    if (p < 0) return new Uint32Array(0);
+    if (p < 0) return null;
     const off = this.u8.byteOffset + p;
-    if ((off & 3) === 0) return new Uint32Array(this.u8.buffer, off, n);
-    return new Uint32Array(this.u8.slice(p, p + n * 4).buffer);
+    if ((off & 3) === 0) {
+      this.#a4off = off;
+      return this.u8.buffer as ArrayBuffer;
+    }
+    this.#a4off = 0;
+    return this.u8.slice(p, p + n * 4).buffer;
+  }
+  #a4off = 0;
+  u32Array(n: number): Uint32Array {
+    const b = this.#a4(n);
+    return b === null ? new Uint32Array(0) : new Uint32Array(b, this.#a4off, n);
   }
   i32Array(n: number): Int32Array {
-    const a = this.u32Array(n);
-    return new Int32Array(a.buffer, a.byteOffset, a.length);
+    const b = this.#a4(n);
+    return b === null ? new Int32Array(0) : new Int32Array(b, this.#a4off, n);
   }
   f32Array(n: number): Float32Array {
-    const a = this.u32Array(n);
-    return new Float32Array(a.buffer, a.byteOffset, a.length);
+    const b = this.#a4(n);
+    return b === null ? new Float32Array(0) : new Float32Array(b, this.#a4off, n);
   }
-  #a8(n: number): Uint8Array {
+  #a8(n: number): ArrayBuffer | null {
+    // returns the buffer to view at `this.#a8off` (the stream itself when 8-aligned, else a copy)
     const p = this.#span(n * 8);
-    if (p < 0) return EMPTY_U8;
+    if (p < 0) return null;
     const off = this.u8.byteOffset + p;
-    if ((off & 7) === 0) return new Uint8Array(this.u8.buffer, off, n * 8);
-    return this.u8.slice(p, p + n * 8);
+    if ((off & 7) === 0) {
+      this.#a8off = off;
+      return this.u8.buffer as ArrayBuffer;
+    }
+    this.#a8off = 0;
+    return this.u8.slice(p, p + n * 8).buffer;
   }
+  #a8off = 0;
   u64Array(n: number): BigUint64Array {
     const b = this.#a8(n);
-    return new BigUint64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+    return b === null ? new BigUint64Array(0) : new BigUint64Array(b, this.#a8off, n);
   }
   i64Array(n: number): BigInt64Array {
     const b = this.#a8(n);
-    return new BigInt64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+    return b === null ? new BigInt64Array(0) : new BigInt64Array(b, this.#a8off, n);
   }
   f64Array(n: number): Float64Array {
     const b = this.#a8(n);
-    return new Float64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
+    return b === null ? new Float64Array(0) : new Float64Array(b, this.#a8off, n);
   }
   /** `n` packed bytes padded to 4 once (uint8_t arrays, blobs) */
   bytes(n: number): Uint8Array {
