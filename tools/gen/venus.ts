@@ -8,7 +8,7 @@
  */
 import { loadRegistry } from "./venus_registry.ts";
 import { DISPATCHABLE, isExtensible, isOutput, Model } from "./venus_model.ts";
-import { BANNER, Emitter } from "./venus_emit.ts";
+import { BANNER, Emitter, SampleEmitter } from "./venus_emit.ts";
 import type { CommandDef } from "./venus_registry.ts";
 
 /** Commands vkr 1.1.0 never executes (venus-wire.md appendix A): no handler → fatal. */
@@ -279,6 +279,63 @@ export class NoopHandlers implements VenusHandlers {
       }\n};`,
     );
     files["tools.ts"] = prefixStructs(L.join("\n\n"));
+  }
+
+  // ---- samples.ts (test data)
+  {
+    const se = new SampleEmitter(em);
+    const L: string[] = [head()];
+    L.push(`/**
+ * Random sample values of every struct and command's arguments, in the shape
+ * the decoders produce, with consistent counts. For round-trip tests and
+ * fuzzing; not used at run time.
+ */`);
+    L.push(`import type { U64 } from "../reader.ts";`);
+    L.push(`
+/** The randomness the samplers draw from (tests/venus provide a seeded one). */
+export interface SampleGen {
+  depth: number;
+  int(n: number): number;
+  bool(): boolean;
+  /** optional things: present with some probability, less so when deep */
+  maybe(): boolean;
+  /** a small array length / count */
+  len(): number;
+  u8(): number;
+  u16(): number;
+  i8(): number;
+  i16(): number;
+  u32(): number;
+  i32(): number;
+  f32(): number;
+  f64(): number;
+  u64(): U64;
+  i64(): U64;
+  arr(kind: string, n: number): ArrayLike<unknown>;
+  bytes(n: number): Uint8Array;
+  str(): string;
+  strs(n: number): string[];
+  /** an existing object of this type (registered if needed) */
+  handle(objectType: number): number;
+  handles(objectType: number, n: number): number[];
+  /** a fresh id for an output handle */
+  newHandle(): number;
+  newHandles(n: number): number[];
+  list<T>(n: number, f: (g: SampleGen) => T): T[];
+  /** a random subset (in random order) of pNext sTypes */
+  pick(sTypes: number[]): number[];
+}`);
+    for (const s of structs) L.push(se.struct(s));
+    for (const c of reg.commands) L.push(se.command(c));
+    L.push(`/** Struct samplers by name. */
+export const STRUCT_SAMPLERS: Record<string, (g: SampleGen) => any> = {
+${structs.map((s) => `${s.name}: s_${s.name},`).join("\n")}
+};
+/** Argument samplers by primary command name (request form). */
+export const COMMAND_SAMPLERS: Record<string, (g: SampleGen) => any> = {
+${reg.commands.map((c) => `${c.name}: c_${c.name},`).join("\n")}
+};`);
+    files["samples.ts"] = L.join("\n\n");
   }
 
   await Deno.mkdir(outDir, { recursive: true });

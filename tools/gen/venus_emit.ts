@@ -832,3 +832,188 @@ return { ${fields.join(", ")} };
 export function minWire(e: Elem): number {
   return e.k === "scalar" ? SCALAR_BYTES[e.s] : 8;
 }
+
+// ------------------------------------------------------------ test samplers
+
+const SAMPLE_SCALAR: Record<Scalar, string> = {
+  u8: "u8",
+  u16: "u16",
+  i8: "i8",
+  i16: "i16",
+  u32: "u32",
+  i32: "i32",
+  f32: "f32",
+  u64: "u64",
+  i64: "i64",
+  f64: "f64",
+};
+
+export class SampleEmitter {
+  constructor(readonly em: Emitter) {}
+
+  elem1(e: Elem): string {
+    switch (e.k) {
+      case "scalar":
+        return `g.${SAMPLE_SCALAR[e.s]}()`;
+      case "handle":
+        return `g.handle(${e.ot})`;
+      case "struct":
+      case "union":
+        return `s_${e.s.name}(g)`;
+      default:
+        return "0";
+    }
+  }
+
+  elemN(e: Elem, n: string): string {
+    switch (e.k) {
+      case "scalar":
+        return `g.arr(${q(e.s)}, ${n})`;
+      case "char":
+        return `g.bytes(${n})`;
+      case "handle":
+        return `g.handles(${e.ot}, ${n})`;
+      case "struct":
+      case "union":
+        return `g.list(${n}, s_${e.s.name})`;
+      default:
+        return "null";
+    }
+  }
+
+  member(d: Decl, k: Kind, ref: Ref, isLen: boolean): string {
+    const req = this.em.required(d);
+    switch (k.k) {
+      case "allocator":
+        return "null";
+      case "value":
+        if (isLen && k.e.k === "scalar") return "g.len()";
+        return this.elem1(k.e);
+      case "opaque":
+        return "g.bool()";
+      case "string":
+        return req ? "g.str()" : "(g.bool() ? g.str() : null)";
+      case "fixedString":
+        return "g.str()";
+      case "static":
+        return this.elemN(k.e, String(k.n));
+      case "pointer":
+        return req ? this.elem1(k.e) : `(g.maybe() ? ${this.elem1(k.e)} : null)`;
+      case "blob":
+        return `((n) => n ? g.bytes(n) : null)(${lenExpr(k.len, ref)})`;
+      case "strings":
+        return `((n) => n ? g.strs(n) : null)(${lenExpr(k.len, ref)})`;
+      case "array":
+        return `((n) => n ? ${this.elemN(k.e, "n")} : null)(${lenExpr(k.len, ref)})`;
+      case "chain":
+        return "null";
+    }
+  }
+
+  struct(s: StructDef): string {
+    const m = this.em.m;
+    if (s.union) {
+      const cases = s.members.map((d, i) =>
+        `case ${i}: return { ${d.name}: ${this.member(d, m.kind(d), () => "0", false)} };`
+      );
+      return `export function s_${s.name}(g: SampleGen): any {
+switch (g.int(${s.members.length})) {
+${cases.join("\n")}
+}
+return {};
+}`;
+    }
+    const lens = m.lenMembers(s.members, s.name);
+    const body: string[] = [];
+    const fields: string[] = [];
+    for (const d of s.members) {
+      if (d.name === "sType" || d.name === "pNext") continue;
+      body.push(
+        `const v_${d.name} = ${this.member(d, m.kind(d), (n) => `v_${n}`, lens.has(d.name))};`,
+      );
+      fields.push(`${d.name}: v_${d.name}`);
+    }
+    if (isExtensible(s)) {
+      const chain = m.chainOf(s);
+      const out = [
+        `export function s_${s.name}(g: SampleGen): any {
+return sf_${s.name}(g, ${chain.length ? `sc_${s.name}(g)` : "null"});
+}`,
+        `export function sf_${s.name}(g: SampleGen, pNext: any): any {
+g.depth++;
+${body.join("\n")}
+g.depth--;
+return { sType: ${s.sType}, pNext${fields.length ? ", " : ""}${fields.join(", ")} };
+}`,
+      ];
+      if (chain.length) {
+        out.push(`function sc_${s.name}(g: SampleGen): any {
+const picks = g.pick([${chain.map((c) => c.sType).join(", ")}]);
+let next: any = null;
+for (let i = picks.length - 1; i >= 0; i--) {
+switch (picks[i]) {
+${chain.map((c) => `case ${c.sType}: next = sf_${c.name}(g, next); break;`).join("\n")}
+}
+}
+return next;
+}`);
+      }
+      return out.join("\n\n");
+    }
+    return `export function s_${s.name}(g: SampleGen): any {
+g.depth++;
+${body.join("\n")}
+g.depth--;
+return { ${fields.join(", ")} };
+}`;
+  }
+
+  command(c: CommandDef): string {
+    const em = this.em;
+    const lens = em.m.lenMembers(c.params);
+    const ref = em.paramRef(c, "a_");
+    const body: string[] = [];
+    const fields: string[] = [];
+    for (const p of c.params) {
+      const k = em.m.kind(p);
+      const e = elemOf(k);
+      let x: string;
+      if (!isOutput(p)) x = this.member(p, k, ref, lens.has(p.name));
+      else {
+        const L = "len" in k ? lenExpr(k.len, ref) : "0";
+        switch (em.outForm(c, p)) {
+          case "holder":
+            x = lens.has(p.name) ? "{ value: g.len() }" : "(g.maybe() ? { value: 0 } : null)";
+            break;
+          case "handle":
+            x = "g.newHandle()";
+            break;
+          case "handles":
+            x = `((n) => n ? g.newHandles(n) : null)(${L})`;
+            break;
+          case "struct":
+            x = em.required(p) ? this.elem1(e!) : `(g.maybe() ? ${this.elem1(e!)} : null)`;
+            break;
+          case "structs":
+            x = `((n) => n ? ${this.elemN(e!, "n")} : null)(${L})`;
+            break;
+          case "scalars":
+            x = `((n) => n ? ${this.elemN(e!, "n")} : null)(${L})`;
+            break;
+          case "blob":
+            x = `((n) => n ? g.bytes(n) : null)(${L})`;
+            break;
+          case "opaque":
+            x = "g.bool()";
+            break;
+        }
+      }
+      body.push(`const a_${p.name} = ${x};`);
+      fields.push(`${p.name}: a_${p.name}`);
+    }
+    return `function c_${c.name}(${body.length ? "g" : "_g"}: SampleGen): any {
+${body.join("\n")}
+return { ${fields.join(", ")} };
+}`;
+  }
+}

@@ -186,10 +186,31 @@ export class Model {
     }
   }
 
+  /** Struct members used as lengths from outside (`pAllocateInfo->commandBufferCount`). */
+  outerLens(): Set<string> {
+    const out = new Set<string>();
+    for (const c of this.reg.commands) {
+      for (const p of c.params) {
+        for (const l of p.len.slice(0, 1)) {
+          for (const m of l.matchAll(/(\w+)->(\w+)/g)) {
+            const src = c.params.find((x) => x.name === m[1]);
+            if (src) out.add(`${src.type}.${m[2]}`);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** Member names used in other members' `len` expressions. */
-  lenMembers(decls: Decl[]): Set<string> {
+  lenMembers(decls: Decl[], owner?: string): Set<string> {
     const names = new Set(decls.map((d) => d.name));
     const out = new Set<string>();
+    if (owner) {
+      for (const k of this.outerLens()) {
+        if (k.startsWith(`${owner}.`)) out.add(k.slice(owner.length + 1));
+      }
+    }
     for (const d of decls) {
       for (const l of d.len.slice(0, 1)) {
         for (const id of l.match(/[A-Za-z_]\w*/g) ?? []) if (names.has(id)) out.add(id);
