@@ -239,7 +239,7 @@ export class VenusReader {
   #span(bytes: number): number {
     const p = this.pos;
     if (this.bad) return -1;
-    if (bytes > this.end - p) {
+    if (!(bytes >= 0 && bytes <= this.end - p)) {
       this.#short(bytes);
       return -1;
     }
@@ -298,13 +298,13 @@ export class VenusReader {
   }
   /** `n` packed bytes padded to 4 once (uint8_t arrays, blobs) */
   bytes(n: number): Uint8Array {
-    const p = this.#span((n + 3) & ~3);
+    const p = this.#span(pad4(n));
     if (p < 0) return EMPTY_U8;
     return this.u8.subarray(p, p + n);
   }
   /** `n` packed uint16_t padded to 4 once */
   u16Array(n: number): Uint16Array {
-    const p = this.#span((n * 2 + 3) & ~3);
+    const p = this.#span(pad4(n * 2));
     if (p < 0) return new Uint16Array(0);
     return new Uint16Array(this.u8.slice(p, p + n * 2).buffer);
   }
@@ -337,6 +337,11 @@ export class VenusReader {
     for (let i = 0; i < n && !this.bad; i++) a.push(this.string() ?? "");
     return a;
   }
+}
+
+/** `n` rounded up to a multiple of 4, without 32-bit overflow */
+function pad4(n: number): number {
+  return n + ((4 - (n % 4)) % 4);
 }
 
 function cstr(b: Uint8Array): string {
