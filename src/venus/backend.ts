@@ -18,6 +18,7 @@
 import type { Logger } from "../log.ts";
 import type { BackendHost, ContextBackend, ExportedBlob } from "../render/backend.ts";
 import { FD_TYPE_DMABUF, FD_TYPE_SHM } from "../render/resources.ts";
+import type { CaptureWriter } from "./capture.ts";
 import { FatalState, VenusDecoder } from "./decoder.ts";
 import { NoopHandlers } from "./generated/noop.ts";
 import type {
@@ -48,6 +49,8 @@ export interface VenusContextServices {
   resourceType(resId: number): number | undefined;
   resourceSize(resId: number): number;
   bindQueueTimeline(ringIdx: number): string | null;
+  /** when set, every stream is recorded (see capture.ts) */
+  readonly capture: CaptureWriter | null;
   /** creates the decoder + handlers of a new stream (a ring, an executed stream) */
   newStream(kind: StreamKind, name: string, reply?: VenusDecoder["reply"]): VenusDecoder;
 }
@@ -121,6 +124,11 @@ export class StreamHandlers extends NoopHandlers {
           `executed stream [${s.offset}, +${s.size}) outside resource ${s.resourceId}`,
         );
       }
+      if (this.ctx.capture) {
+        const bytes = u8.slice(s.offset, s.offset + s.size);
+        if (this.ring) this.ctx.capture.record("ring", bytes, this.ring.id);
+        else this.ctx.capture.record("submit", bytes);
+      }
       if (!nested.decodeRange(u8, s.offset, s.offset + s.size)) {
         return this.decoder.fail(`executed stream ${i} failed`);
       }
@@ -148,6 +156,8 @@ export class StreamHandlers extends NoopHandlers {
     const dec = this.ctx.newStream("ring", `${this.ctx.name} ring ${ring.toString(16)}`);
     const r = new VenusRing(ring, resId, u8, layout, dec);
     (dec.h as StreamHandlers).ring = r;
+    const cap = this.ctx.capture;
+    if (cap) r.onBatch = (bytes) => cap.record("ring", bytes, ring);
     r.setStatusBits(RING_STATUS_ALIVE);
     this.ctx.rings.set(String(ring), r);
   }
@@ -248,6 +258,12 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   readonly name: string;
   readonly #timelines = new Set<number>();
   #submits = 0;
+  /**
+   * Capture hook: when set (e.g. from VESPER_CAPTURE), SUBMIT_CMD payloads,
+   * ring batches and executed streams are recorded; see capture.ts/replay.ts.
+   * Set it before the first submitCmd.
+   */
+  capture: CaptureWriter | null = null;
 
   constructor(readonly host: BackendHost) {
     this.log = host.log;
@@ -291,6 +307,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
 
   submitCmd(stream: Uint8Array): boolean {
     this.#submits++;
+    this.capture?.record("submit", stream);
     return this.decoder.decodeRange(stream);
   }
 
@@ -346,6 +363,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   }
 
   destroy(): void {
+    this.capture?.close();
+    this.capture = null;
     this.rings.clear();
     this.objects.clear();
   }

@@ -197,9 +197,15 @@ export class VenusReader {
   /** Count of an output array whose elements are not in the request (capped). */
   outCount(elemBytes: number): number {
     const n = this.#u64n("array count");
-    if (n * elemBytes > MAX_OUTPUT_BYTES || n > MAX_ZERO_SIZE_ELEMENTS * 1024) {
+    if (n * elemBytes > MAX_OUTPUT_BYTES) {
       return this.fail(`output array of ${n} elements too large`);
     }
+    return n;
+  }
+  /** Count of an output struct array whose elements are not in the request (capped). */
+  outStructCount(): number {
+    const n = this.#u64n("array count");
+    if (n > MAX_ZERO_SIZE_ELEMENTS) return this.fail(`output array of ${n} structs too large`);
     return n;
   }
   /** Static array `T[N]` (§3.3): the count must equal N. */

@@ -109,6 +109,8 @@ export class VenusRing {
   /** batches that needed the straddle copy, and bytes copied for it */
   straddles = 0;
   copiedBytes = 0;
+  /** called with a copy of every batch before it is decoded (capture hook) */
+  onBatch: ((bytes: Uint8Array) => void) | null = null;
   #scratch: Uint8Array | null = null;
   #rangeStart = 0;
   #rangeHead = 0;
@@ -174,8 +176,19 @@ export class VenusRing {
       dec.log.error(`${dec.name}: fatal: ${dec.fatalState.reason}`);
       return this.#fatal();
     }
+    if (this.onBatch) this.onBatch(this.#copyBatch(n));
     const ok = this.#decodeBatch(n);
     return ok ? true : this.#fatal();
+  }
+
+  #copyBatch(n: number): Uint8Array {
+    const size = this.layout.bufferSize;
+    const pos = this.cur & (size - 1);
+    const first = Math.min(n, size - pos);
+    const out = new Uint8Array(n);
+    out.set(this.u8.subarray(this.layout.buffer + pos, this.layout.buffer + pos + first));
+    out.set(this.u8.subarray(this.layout.buffer, this.layout.buffer + n - first), first);
+    return out;
   }
 
   #fatal(): false {

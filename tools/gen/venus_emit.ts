@@ -283,8 +283,9 @@ if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, wan
           : k.e.k === "struct"
           ? `placeholders(n)`
           : "zeros.u8(n)";
+        const cnt = k.e.k === "scalar" ? `r.outCount(${bytes})` : "r.outStructCount()";
         return `let ${v}: any = null;
-{ const n = r.outCount(${bytes}); if (n !== 0) ${v} = ${fill}; }`;
+{ const n = ${cnt}; if (n !== 0) ${v} = ${fill}; }`;
       }
       case "blob":
         return `let ${v}: any = null;

@@ -4749,7 +4749,7 @@ export function pf_VkDrmFormatModifierPropertiesList2EXT(r: VenusReader, pNext: 
   const v_drmFormatModifierCount = r.u32();
   let v_pDrmFormatModifierProperties: any = null;
   {
-    const n = r.outCount(1);
+    const n = r.outStructCount();
     if (n !== 0) v_pDrmFormatModifierProperties = placeholders(n);
   }
   return {
@@ -4840,7 +4840,7 @@ export function pf_VkDrmFormatModifierPropertiesListEXT(r: VenusReader, pNext: a
   const v_drmFormatModifierCount = r.u32();
   let v_pDrmFormatModifierProperties: any = null;
   {
-    const n = r.outCount(1);
+    const n = r.outStructCount();
     if (n !== 0) v_pDrmFormatModifierProperties = placeholders(n);
   }
   return {
