@@ -20,6 +20,7 @@ import {
   LibcError,
   listen,
   MSG_CMSG_CLOEXEC,
+  MSG_DONTWAIT,
   MSG_NOSIGNAL,
   SCM_RIGHTS,
   shutdown,
@@ -85,55 +86,106 @@ export class StreamSocket implements Disposable {
 
   /**
    * Sends the concatenation of `parts` with `fds` attached to the first
-   * byte (the caller keeps ownership of the fds). Returns false when the
-   * peer is gone (EPIPE/ECONNRESET).
+   * byte (the caller keeps ownership of the fds), blocking until all is
+   * out. Returns false when the peer is gone (EPIPE/ECONNRESET).
    */
   send(parts: readonly Uint8Array[], fds: readonly number[] = []): boolean {
-    if (fds.length > MAX_FDS) throw new RangeError("too many fds for one message");
-    const live = parts.filter((p) => p.byteLength > 0);
-    if (live.length > MAX_IOV) throw new RangeError("too many buffers for one message");
     let total = 0;
-    for (const p of live) total += p.byteLength;
+    for (const p of parts) total += p.byteLength;
     let sent = 0;
     let first = true;
-    while (sent < total || (first && fds.length > 0 && total === 0)) {
-      // Rebuild the iovec from `sent` onwards (a stream may take a prefix only).
-      let skip = sent;
-      let n = 0;
-      for (const p of live) {
-        if (skip >= p.byteLength) {
-          skip -= p.byteLength;
-          continue;
-        }
-        this.#iov.setBigUint64(n * 16, addr(p) + BigInt(skip), true);
-        this.#iov.setBigUint64(n * 16 + 8, BigInt(p.byteLength - skip), true);
-        skip = 0;
-        n++;
-      }
-      this.#msg.setBigUint64(24, BigInt(n), true); // msg_iovlen
-      if (first && fds.length > 0) {
-        this.#ctl.setBigUint64(0, BigInt(CMSG_HDR + fds.length * 4), true);
-        this.#ctl.setInt32(8, SOL_SOCKET, true);
-        this.#ctl.setInt32(12, SCM_RIGHTS, true);
-        fds.forEach((fd, i) => this.#ctl.setInt32(CMSG_HDR + i * 4, fd, true));
-        this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
-        this.#msg.setBigUint64(40, BigInt(cmsgSpace(fds.length)), true);
-      } else {
-        this.#msg.setBigUint64(32, 0n, true);
-        this.#msg.setBigUint64(40, 0n, true);
-      }
-      const r = libc().sendmsg(this.fd, new Uint8Array(this.#msg.buffer), MSG_NOSIGNAL);
-      if (r < 0n) {
-        const e = errno();
-        if (e === EINTR || e === EAGAIN) continue;
-        if (e === 32 /* EPIPE */ || e === 104 /* ECONNRESET */) return false;
-        throw new LibcError("sendmsg", e);
-      }
+    do {
+      const n = this.#sendFrom(parts, sent, first ? fds : [], 0);
+      if (n < 0) return false;
       first = false;
-      sent += Number(r);
-      if (total === 0) break;
-    }
+      sent += n;
+    } while (sent < total);
     return true;
+  }
+
+  /**
+   * One non-blocking sendmsg of the concatenation of `parts` from byte
+   * `skip` on: returns the bytes the kernel took (0 when the socket buffer
+   * is full), or -1 when the peer is gone.
+   */
+  sendSome(parts: readonly Uint8Array[], skip = 0, fds: readonly number[] = []): number {
+    return this.#sendFrom(parts, skip, fds, MSG_DONTWAIT);
+  }
+
+  #sendFrom(
+    parts: readonly Uint8Array[],
+    skip: number,
+    fds: readonly number[],
+    flags: number,
+  ): number {
+    if (fds.length > MAX_FDS) throw new RangeError("too many fds for one message");
+    let n = 0;
+    for (const p of parts) {
+      if (skip >= p.byteLength) {
+        skip -= p.byteLength;
+        continue;
+      }
+      if (n === MAX_IOV) throw new RangeError("too many buffers for one message");
+      this.#iov.setBigUint64(n * 16, addr(p) + BigInt(skip), true);
+      this.#iov.setBigUint64(n * 16 + 8, BigInt(p.byteLength - skip), true);
+      skip = 0;
+      n++;
+    }
+    if (n === 0 && fds.length === 0) return 0;
+    this.#msg.setBigUint64(24, BigInt(n), true); // msg_iovlen
+    if (fds.length > 0) {
+      this.#ctl.setBigUint64(0, BigInt(CMSG_HDR + fds.length * 4), true);
+      this.#ctl.setInt32(8, SOL_SOCKET, true);
+      this.#ctl.setInt32(12, SCM_RIGHTS, true);
+      fds.forEach((fd, i) => this.#ctl.setInt32(CMSG_HDR + i * 4, fd, true));
+      this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
+      this.#msg.setBigUint64(40, BigInt(cmsgSpace(fds.length)), true);
+    } else {
+      this.#msg.setBigUint64(32, 0n, true);
+      this.#msg.setBigUint64(40, 0n, true);
+    }
+    for (;;) {
+      const r = libc().sendmsg(this.fd, new Uint8Array(this.#msg.buffer), MSG_NOSIGNAL | flags);
+      if (r >= 0n) return Number(r);
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) {
+        if (flags & MSG_DONTWAIT) return 0;
+        continue; // a blocking socket set O_NONBLOCK by someone else: keep trying
+      }
+      if (e === 32 /* EPIPE */ || e === 104 /* ECONNRESET */) return -1;
+      throw new LibcError("sendmsg", e);
+    }
+  }
+
+  /**
+   * One non-blocking recvmsg into `buf`: returns the bytes read, 0 on EOF,
+   * or -1 when nothing is queued. Fds that arrive are appended to `fds`
+   * (closed when no array is given).
+   */
+  recvSome(buf: Uint8Array, fds?: OwnedFd[]): number {
+    this.#iov.setBigUint64(0, addr(buf), true);
+    this.#iov.setBigUint64(8, BigInt(buf.byteLength), true);
+    this.#msg.setBigUint64(24, 1n, true);
+    this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
+    this.#msg.setBigUint64(40, BigInt(this.#ctl.byteLength), true);
+    this.#msg.setInt32(48, 0, true);
+    for (;;) {
+      const r = libc().recvmsg(
+        this.fd,
+        new Uint8Array(this.#msg.buffer),
+        MSG_CMSG_CLOEXEC | MSG_DONTWAIT,
+      );
+      if (r >= 0n) {
+        this.#collectFds(fds);
+        return Number(r);
+      }
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return -1;
+      if (e === 104 /* ECONNRESET */) return 0;
+      throw new LibcError("recvmsg", e);
+    }
   }
 
   /**

@@ -74,3 +74,24 @@ Deno.test("recvExact throws ShortReadError on EOF mid-message; send reports a go
   c.close();
   b.close();
 });
+
+Deno.test("sendSome/recvSome never block: partial sends report what the kernel took", () => {
+  const [a, b] = StreamSocket.pair();
+  const big = bytes(4 * 1024 * 1024, 3);
+  const first = a.sendSome([big]);
+  assert(first > 0 && first < big.byteLength, `took ${first}`);
+  assertEquals(a.sendSome([big], first), 0, "buffer full: 0, no blocking");
+  const got = new Uint8Array(new ArrayBuffer(big.byteLength));
+  let have = 0;
+  let sent = first;
+  while (have < big.byteLength) {
+    const n = b.recvSome(got.subarray(have));
+    if (n > 0) have += n;
+    if (sent < big.byteLength) sent += a.sendSome([big], sent);
+  }
+  assertEquals(got, big);
+  assertEquals(b.recvSome(new Uint8Array(new ArrayBuffer(4))), -1, "nothing queued");
+  a.close();
+  assertEquals(b.recvSome(new Uint8Array(new ArrayBuffer(4))), 0, "EOF");
+  b.close();
+});

@@ -160,7 +160,12 @@ export class FrontendDouble implements Disposable {
   // ---- vhost-user -----------------------------------------------------------------
 
   /** Sends a message; with `reply`, waits for and returns the reply payload. */
-  send(request: number, payload: Uint8Array = new Uint8Array(0), fds: number[] = [], flags = 0): void {
+  send(
+    request: number,
+    payload: Uint8Array = new Uint8Array(0),
+    fds: number[] = [],
+    flags = 0,
+  ): void {
     const hdr = new Uint8Array(new ArrayBuffer(12));
     const dv = new DataView(hdr.buffer);
     dv.setUint32(0, request, true);
@@ -215,7 +220,13 @@ export class FrontendDouble implements Disposable {
     return p;
   }
 
-  regionPayload(gpa: number, size: number, uva: number, offset: number, forTable = false): Uint8Array {
+  regionPayload(
+    gpa: number,
+    size: number,
+    uva: number,
+    offset: number,
+    forTable = false,
+  ): Uint8Array {
     const p = new Uint8Array(new ArrayBuffer(forTable ? 8 + 32 : 40));
     const dv = new DataView(p.buffer);
     if (forTable) dv.setUint32(0, 1, true);
@@ -245,13 +256,18 @@ export class FrontendDouble implements Disposable {
     theirs.close();
     this.gpu = mine;
     // QEMU passes the guest's ring features whatever the back-end offered.
-    this.features = (f & (bit(G.VIRTIO_GPU_F_EDID) | bit(G.VIRTIO_F_VERSION_1) | bit(V.F_PROTOCOL_FEATURES))) |
+    this.features =
+      (f & (bit(G.VIRTIO_GPU_F_EDID) | bit(G.VIRTIO_F_VERSION_1) | bit(V.F_PROTOCOL_FEATURES))) |
       (this.opts.eventIdx ? bit(G.VIRTIO_RING_F_EVENT_IDX) : 0n) |
       (this.opts.indirect ? bit(G.VIRTIO_RING_F_INDIRECT_DESC) : 0n);
     this.send(V.REQ.SET_FEATURES, FrontendDouble.u64(this.features));
     const status = this.opts.memSlots
-      ? this.ack(V.REQ.ADD_MEM_REG, this.regionPayload(0, this.size, this.uvaBase, 0), [this.memFd.fd])
-      : this.ack(V.REQ.SET_MEM_TABLE, this.regionPayload(0, this.size, this.uvaBase, 0, true), [this.memFd.fd]);
+      ? this.ack(V.REQ.ADD_MEM_REG, this.regionPayload(0, this.size, this.uvaBase, 0), [
+        this.memFd.fd,
+      ])
+      : this.ack(V.REQ.SET_MEM_TABLE, this.regionPayload(0, this.size, this.uvaBase, 0, true), [
+        this.memFd.fd,
+      ]);
     if (status !== 0n) throw new Error("memory setup refused");
     for (const q of this.queues) this.startQueue(q);
   }
@@ -295,7 +311,12 @@ export class FrontendDouble implements Disposable {
    * Writes raw descriptors into the queue's table (for hostile tests) and
    * publishes `head`. Each entry: [gpa, len, flags, next].
    */
-  rawSubmit(qi: number, head: number, descs: [number | bigint, number, number, number][], at = 0): void {
+  rawSubmit(
+    qi: number,
+    head: number,
+    descs: [number | bigint, number, number, number][],
+    at = 0,
+  ): void {
     const q = this.queues[qi];
     const dv = this.view();
     descs.forEach(([gpa, len, flags, next], i) => {
@@ -388,7 +409,11 @@ export class FrontendDouble implements Disposable {
       const ids = q.chains.get(id) ?? [];
       q.chains.delete(id);
       q.freeHead.push(...ids);
-      out.push({ id, len, resp: r ? this.bytes(r.gpa, Math.min(len, r.len)).slice() : new Uint8Array(0) });
+      out.push({
+        id,
+        len,
+        resp: r ? this.bytes(r.gpa, Math.min(len, r.len)).slice() : new Uint8Array(0),
+      });
     }
     dv.setUint16(q.avail + 4 + 2 * q.num, q.lastUsed, true);
     return out;
@@ -403,9 +428,14 @@ export class FrontendDouble implements Disposable {
       this.serviceGpu(0);
       out.push(...this.takeUsed(qi));
       if (out.length >= count) break;
-      if (performance.now() > deadline) throw new Error(`timeout waiting for ${count} used on queue ${qi}`);
+      if (performance.now() > deadline) {
+        throw new Error(`timeout waiting for ${count} used on queue ${qi}`);
+      }
       if (!this.opts.pump) {
-        L.poll([{ fd: this.queues[qi].call.fd, events: L.POLLIN }, { fd: this.gpu!.fd, events: L.POLLIN }], 5);
+        L.poll([{ fd: this.queues[qi].call.fd, events: L.POLLIN }, {
+          fd: this.gpu!.fd,
+          events: L.POLLIN,
+        }], 5);
       }
       L.eventfdRead(this.queues[qi].call.fd);
     }
@@ -420,32 +450,48 @@ export class FrontendDouble implements Disposable {
 
   // ---- the QEMU display side ------------------------------------------------------------
 
-  /** Handles GPU-socket messages until none is ready within `timeoutMs`. Returns how many. */
+  #gpuHave = 0;
+
+  /**
+   * Reads what the GPU socket has (waiting up to `timeoutMs` for the first
+   * bytes) and handles every complete message. Returns how many.
+   */
   serviceGpu(timeoutMs: number): number {
     let n = 0;
-    while (this.gpu && L.poll([{ fd: this.gpu.fd, events: L.POLLIN }], n === 0 ? timeoutMs : 0) > 0) {
-      if (!this.#gpuMessage()) break;
-      n++;
+    let wait = timeoutMs;
+    while (this.gpu) {
+      if (wait !== 0 && L.poll([{ fd: this.gpu.fd, events: L.POLLIN }], wait) === 0) break;
+      wait = 0;
+      if (this.#gpuHave === this.#gpuBuf.byteLength) throw new Error("GPU message too large");
+      const got = this.gpu.recvSome(this.#gpuBuf.subarray(this.#gpuHave));
+      if (got === 0) {
+        this.gpu.close();
+        this.gpu = null;
+        break;
+      }
+      if (got < 0) break;
+      this.#gpuHave += got;
+      for (;;) {
+        if (this.#gpuHave < 12) break;
+        const size = new DataView(this.#gpuBuf.buffer).getUint32(8, true);
+        if (this.#gpuHave < 12 + size) break;
+        this.#gpuMessage();
+        n++;
+        this.#gpuBuf.copyWithin(0, 12 + size, this.#gpuHave);
+        this.#gpuHave -= 12 + size;
+      }
     }
     return n;
   }
 
-  #gpuMessage(): boolean {
+  #gpuMessage(): void {
     const gpu = this.gpu!;
-    const hdr = new Uint8Array(new ArrayBuffer(12));
-    if (!gpu.recvExact(hdr)) {
-      this.gpu = null;
-      gpu.close();
-      return false;
-    }
-    const dv = new DataView(hdr.buffer);
+    const dv = new DataView(this.#gpuBuf.buffer);
     const request = dv.getUint32(0, true);
     const size = dv.getUint32(8, true);
-    if (size > this.#gpuBuf.byteLength) throw new Error(`GPU message of ${size} bytes`);
-    const p = this.#gpuBuf.subarray(0, size);
-    if (size) gpu.recvExact(p);
+    const p = this.#gpuBuf.subarray(12, 12 + size);
     const recvTime = performance.now();
-    const pv = new DataView(p.buffer, 0, size);
+    const pv = new DataView(p.buffer, 12, size);
     const msg: GpuMessage = { request, head: p.slice(0, Math.min(size, 20)), size, recvTime };
     const reply = (payload: Uint8Array) => {
       const h = new Uint8Array(new ArrayBuffer(12));
@@ -490,14 +536,19 @@ export class FrontendDouble implements Disposable {
       }
       case GPU_MSG.UPDATE: {
         const id = pv.getUint32(0, true);
-        const r = { x: pv.getUint32(4, true), y: pv.getUint32(8, true), w: pv.getUint32(12, true), h: pv.getUint32(16, true) };
+        const r = {
+          x: pv.getUint32(4, true),
+          y: pv.getUint32(8, true),
+          w: pv.getUint32(12, true),
+          h: pv.getUint32(16, true),
+        };
         msg.scanout = id;
         msg.rect = r;
         const s = this.surfaces.get(id);
         if (!s) throw new Error("UPDATE before SCANOUT (QEMU would crash)");
         if (size !== 20 + r.w * r.h * 4) throw new Error(`UPDATE size ${size} for ${r.w}x${r.h}`);
         if (r.x + r.w > s.w || r.y + r.h > s.h) throw new Error("UPDATE outside the surface");
-        const src = new Uint32Array(p.buffer, 20, r.w * r.h);
+        const src = new Uint32Array(p.buffer, 32, r.w * r.h);
         for (let row = 0; row < r.h; row++) {
           s.px.set(src.subarray(row * r.w, (row + 1) * r.w), (r.y + row) * s.w + r.x);
         }
@@ -507,7 +558,6 @@ export class FrontendDouble implements Disposable {
         break;
     }
     this.gpuLog.push(msg);
-    return true;
   }
 
   close(): void {
@@ -529,7 +579,13 @@ export class FrontendDouble implements Disposable {
 
 // ---- virtio-gpu request builders ------------------------------------------------------------
 
-export function hdr(type: number, size: number, flags = 0, fence = 0n, ctx = 0): [Uint8Array, DataView] {
+export function hdr(
+  type: number,
+  size: number,
+  flags = 0,
+  fence = 0n,
+  ctx = 0,
+): [Uint8Array, DataView] {
   const b = new Uint8Array(new ArrayBuffer(size));
   const dv = new DataView(b.buffer);
   dv.setUint32(0, type, true);
@@ -574,7 +630,13 @@ export function setScanout(sid: number, rid: number, r: G.Rect): Uint8Array {
   return b;
 }
 
-export function transfer(rid: number, r: G.Rect, offset: number | bigint, flags = 0, fence = 0n): Uint8Array {
+export function transfer(
+  rid: number,
+  r: G.Rect,
+  offset: number | bigint,
+  flags = 0,
+  fence = 0n,
+): Uint8Array {
   const [b, dv] = hdr(G.CMD_TRANSFER_TO_HOST_2D, 56, flags, fence);
   rectAt(dv, 24, r);
   dv.setBigUint64(40, BigInt(offset), true);
@@ -595,7 +657,15 @@ export function simple(type: number, rid: number): Uint8Array {
   return b;
 }
 
-export function cursor(type: number, sid: number, x: number, y: number, rid = 0, hotX = 0, hotY = 0): Uint8Array {
+export function cursor(
+  type: number,
+  sid: number,
+  x: number,
+  y: number,
+  rid = 0,
+  hotX = 0,
+  hotY = 0,
+): Uint8Array {
   const [b, dv] = hdr(type, 56);
   dv.setUint32(24, sid, true);
   dv.setUint32(28, x, true);
@@ -607,5 +677,7 @@ export function cursor(type: number, sid: number, x: number, y: number, rid = 0,
 }
 
 export function respType(u: Used): number {
-  return u.resp.byteLength >= 4 ? new DataView(u.resp.buffer, u.resp.byteOffset).getUint32(0, true) : -1;
+  return u.resp.byteLength >= 4
+    ? new DataView(u.resp.buffer, u.resp.byteOffset).getUint32(0, true)
+    : -1;
 }

@@ -1,0 +1,286 @@
+/**
+ * A split virtqueue served from guest memory (virtio 1.2, section 2.7).
+ *
+ * Everything the guest wrote is untrusted: head and next indices are range
+ * checked, chains are cut off at the queue size (indirect tables at their
+ * own size), indirect tables may not nest, device-readable buffers may not
+ * follow device-writable ones, and every buffer must lie inside guest
+ * memory. A bad chain yields a {@link ChainError}; the caller returns its
+ * head with length 0 so the guest driver does not wait forever.
+ *
+ * Memory ordering. The rings are a plain ArrayBuffer over shared memory, so
+ * JS Atomics cannot act on them. On x86-64 (TSO) the CPU keeps stores in
+ * program order and loads in program order, and V8 does not reorder typed
+ * array stores across each other, so "used element, then used.idx" and
+ * "avail.idx, then ring entries" need no fence. The one reordering TSO
+ * allows is a later load passing an earlier store; the two places where
+ * that matters (publishing avail_event then re-reading avail.idx, and
+ * publishing used.idx then reading used_event) get a full fence: a locked
+ * read-modify-write (Atomics.add on a private SharedArrayBuffer compiles to
+ * `lock xadd`), which orders all earlier stores before all later loads.
+ */
+import type { GuestMemory, GuestView } from "./guest_memory.ts";
+
+const VRING_DESC_F_NEXT = 1;
+const VRING_DESC_F_WRITE = 2;
+const VRING_DESC_F_INDIRECT = 4;
+const VRING_AVAIL_F_NO_INTERRUPT = 1;
+/** Largest queue size virtio allows. */
+export const MAX_QUEUE_SIZE = 32768;
+
+const fenceCell = new Int32Array(new SharedArrayBuffer(4));
+/** Full memory barrier (see the module comment). */
+export function fullFence(): void {
+  Atomics.add(fenceCell, 0, 1);
+}
+
+/** One device-readable or device-writable buffer of a chain. */
+export type Segment = GuestView;
+
+/** A descriptor chain the device took from the avail ring. */
+export interface Chain {
+  head: number;
+  readable: Segment[];
+  writable: Segment[];
+  readableLen: number;
+  writableLen: number;
+}
+
+/** A chain that broke a rule; `head` goes back to the guest with length 0. */
+export class ChainError extends Error {
+  constructor(readonly head: number, message: string) {
+    super(message);
+    this.name = "ChainError";
+  }
+}
+
+/** The queue's avail index moved by more than its size: the ring is corrupt. */
+export class RingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RingError";
+  }
+}
+
+/** Addresses as SET_VRING_ADDR gives them (front-end virtual addresses). */
+export interface RingAddrs {
+  desc: number;
+  avail: number;
+  used: number;
+}
+
+export class SplitQueue {
+  num = 0;
+  addrs: RingAddrs | null = null;
+  /** next avail ring slot to take (free-running u16) */
+  lastAvail = 0;
+  /** next used ring slot to fill (free-running u16) */
+  usedIdx = 0;
+  /** used.idx when the driver was last notified */
+  signalledUsed = 0;
+  signalledValid = false;
+  eventIdx = false;
+  indirect = false;
+  /** the ring was found corrupt; nothing more is taken until it is set up again */
+  broken = false;
+
+  #gen = -1;
+  #desc: DataView | null = null;
+  #avail: DataView | null = null;
+  #used: DataView | null = null;
+
+  constructor(readonly index: number, readonly mem: GuestMemory) {}
+
+  /** Sets up the ring addresses; false when they are not inside guest memory. */
+  setAddrs(addrs: RingAddrs): boolean {
+    this.addrs = addrs;
+    this.#gen = -1;
+    this.broken = false;
+    if (!this.#map()) return false;
+    // Resume where the used ring is (the ring survives a stop/start).
+    this.usedIdx = this.#used!.getUint16(2, true);
+    this.signalledValid = false;
+    return true;
+  }
+
+  /** True when the ring memory is mapped for the current memory table. */
+  #map(): boolean {
+    if (this.#gen === this.mem.generation && this.#desc) return true;
+    this.#desc = this.#avail = this.#used = null;
+    if (!this.addrs || this.num === 0) return false;
+    const n = this.num;
+    const d = this.mem.uva(this.addrs.desc, 16 * n);
+    const a = this.mem.uva(this.addrs.avail, 6 + 2 * n);
+    const u = this.mem.uva(this.addrs.used, 6 + 8 * n);
+    if (!d || !a || !u) return false;
+    const dv = (v: GuestView) => new DataView(v.buffer, v.byteOffset, v.byteLength);
+    this.#desc = dv(d);
+    this.#avail = dv(a);
+    this.#used = dv(u);
+    this.#gen = this.mem.generation;
+    return true;
+  }
+
+  get ready(): boolean {
+    return !this.broken && this.#map();
+  }
+
+  /** Number of chains the guest made available and we have not taken. */
+  pending(): number {
+    if (!this.ready) return 0;
+    const idx = this.#avail!.getUint16(2, true);
+    const n = (idx - this.lastAvail) & 0xffff;
+    if (n > this.num) {
+      this.broken = true;
+      throw new RingError(
+        `queue ${this.index}: avail.idx ${idx} is ${n} ahead of ${this.lastAvail} (size ${this.num})`,
+      );
+    }
+    return n;
+  }
+
+  /** Takes the next chain; null when none is pending. */
+  pop(): Chain | null {
+    if (this.pending() === 0) return null;
+    const head = this.#avail!.getUint16(4 + 2 * (this.lastAvail % this.num), true);
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    if (this.eventIdx) {
+      // avail_event: ask for a kick once the driver goes past what we took.
+      this.#used!.setUint16(4 + 8 * this.num, this.lastAvail, true);
+    }
+    if (head >= this.num) {
+      // Not even a valid id to hand back: the guest broke the ring.
+      this.broken = true;
+      throw new RingError(`queue ${this.index}: head index ${head} >= queue size ${this.num}`);
+    }
+    return this.#walk(head);
+  }
+
+  #walk(head: number): Chain {
+    const chain: Chain = { head, readable: [], writable: [], readableLen: 0, writableLen: 0 };
+    let table = this.#desc!;
+    let size = this.num;
+    let i = head;
+    let count = 0;
+    let inIndirect = false;
+    for (;;) {
+      if (i >= size) {
+        throw new ChainError(head, `descriptor index ${i} out of range (table ${size})`);
+      }
+      if (++count > size) {
+        throw new ChainError(head, `descriptor chain longer than its table (${size}): loop?`);
+      }
+      const o = 16 * i;
+      const addr = table.getBigUint64(o, true);
+      const len = table.getUint32(o + 8, true);
+      const flags = table.getUint16(o + 12, true);
+      const next = table.getUint16(o + 14, true);
+      if (flags & VRING_DESC_F_INDIRECT) {
+        if (!this.indirect) throw new ChainError(head, "indirect descriptor not negotiated");
+        if (inIndirect) throw new ChainError(head, "nested indirect descriptor table");
+        if (flags & VRING_DESC_F_NEXT) throw new ChainError(head, "indirect descriptor with NEXT");
+        if (len === 0 || len % 16 !== 0 || len / 16 > MAX_QUEUE_SIZE) {
+          throw new ChainError(head, `bad indirect table length ${len}`);
+        }
+        const t = this.mem.gpaBig(addr, len);
+        if (!t) {
+          throw new ChainError(
+            head,
+            `indirect table 0x${addr.toString(16)}+${len} outside guest memory`,
+          );
+        }
+        table = new DataView(t.buffer, t.byteOffset, t.byteLength);
+        size = len / 16;
+        i = 0;
+        count = 0;
+        inIndirect = true;
+        continue;
+      }
+      if (len > 0) {
+        const v = this.mem.gpaBig(addr, len);
+        if (!v) {
+          throw new ChainError(head, `buffer 0x${addr.toString(16)}+${len} outside guest memory`);
+        }
+        if (flags & VRING_DESC_F_WRITE) {
+          chain.writable.push(v);
+          chain.writableLen += len;
+        } else {
+          if (chain.writable.length > 0) {
+            throw new ChainError(head, "device-readable buffer after a device-writable one");
+          }
+          chain.readable.push(v);
+          chain.readableLen += len;
+        }
+      }
+      if (!(flags & VRING_DESC_F_NEXT)) return chain;
+      i = next;
+    }
+  }
+
+  /** Returns a chain to the driver with `len` bytes written. */
+  push(head: number, len: number): void {
+    if (!this.ready) return;
+    const u = this.#used!;
+    const slot = 4 + 8 * (this.usedIdx % this.num);
+    u.setUint32(slot, head, true);
+    u.setUint32(slot + 4, len, true);
+    // TSO: the element is visible before the index that publishes it.
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    u.setUint16(2, this.usedIdx, true);
+  }
+
+  /**
+   * Publishes avail_event (event-idx) and re-checks for work that raced
+   * with it; true when more chains are pending.
+   */
+  enableNotifications(): boolean {
+    if (!this.ready) return false;
+    if (this.eventIdx) {
+      this.#used!.setUint16(4 + 8 * this.num, this.lastAvail, true);
+      fullFence();
+    }
+    return this.pending() > 0;
+  }
+
+  /** Whether the driver wants an interrupt for the used entries added since the last one. */
+  needsNotify(): boolean {
+    if (!this.ready) return false;
+    fullFence(); // used.idx store before the used_event / flags load
+    const newIdx = this.usedIdx;
+    if (!this.eventIdx) {
+      return (this.#avail!.getUint16(0, true) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+    }
+    const old = this.signalledUsed;
+    const valid = this.signalledValid;
+    this.signalledUsed = newIdx;
+    this.signalledValid = true;
+    if (!valid) return true;
+    const event = this.#avail!.getUint16(4 + 2 * this.num, true);
+    // vring_need_event: notify when used_event lies in [old, new).
+    return ((newIdx - event - 1) & 0xffff) < ((newIdx - old) & 0xffff);
+  }
+}
+
+/** Copies the concatenation of `segs` into `dst` (up to its length); returns bytes copied. */
+export function gather(segs: readonly Segment[], dst: Uint8Array): number {
+  let off = 0;
+  for (const s of segs) {
+    if (off >= dst.length) break;
+    const n = Math.min(s.length, dst.length - off);
+    dst.set(n === s.length ? s : s.subarray(0, n), off);
+    off += n;
+  }
+  return off;
+}
+
+/** Copies `src` into the concatenation of `segs` (as much as fits); returns bytes written. */
+export function scatter(src: Uint8Array, segs: readonly Segment[]): number {
+  let off = 0;
+  for (const s of segs) {
+    if (off >= src.length) break;
+    const n = Math.min(s.length, src.length - off);
+    s.set(src.subarray(off, off + n));
+    off += n;
+  }
+  return off;
+}
