@@ -450,6 +450,16 @@ export class VhostUserGpuBackend {
         this.gpu?.close();
         this.#inflight = null;
         const g = new GpuSocket(fd, this.log);
+        g.observer = (request, payload, pixelBytes) => {
+          const obs = this.device.observer;
+          if (!obs) return;
+          const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+          const words: number[] = [];
+          for (let o = 0; o + 4 <= Math.min(20, payload.byteLength); o += 4) {
+            words.push(dv.getUint32(o, true));
+          }
+          obs({ kind: "sent", request, words, pixelBytes });
+        };
         this.gpu = g;
         this.device.display = g;
         for (const s of this.device.scanouts) s.shownW = s.shownH = 0; // a new display has no surface

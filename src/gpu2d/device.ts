@@ -42,7 +42,9 @@ export const FALLBACK_DISPLAY = { w: 1280, h: 800 };
 export type DeviceEvent =
   | { kind: "command"; cmd: string; resource?: number; rect?: G.Rect; result: string }
   | { kind: "scanout"; scanout: number; w: number; h: number }
-  | { kind: "update"; scanout: number; rect: G.Rect; bytes: number };
+  | { kind: "update"; scanout: number; rect: G.Rect; bytes: number }
+  /** a message on the display socket: request number, its first payload words */
+  | { kind: "sent"; request: number; words: number[]; pixelBytes: number };
 
 /** Guest backing: the mem entries, translated for one memory-table generation. */
 class Backing {
@@ -525,11 +527,12 @@ export class Gpu2D {
     }
     const ux = d.x - s.rect.x;
     const uy = d.y - s.rect.y;
-    if (!disp.update(s.id, ux, uy, d.w, d.h, [pixels])) return;
+    const kick = this.kickTime;
+    const sent = () => this.latency.add(performance.now() - kick);
+    if (!disp.update(s.id, ux, uy, d.w, d.h, [pixels], sent)) return;
     s.counters.rects++;
     s.counters.pixelBytes += n;
     s.counters.bytes += n + 12 + 20;
-    this.latency.add(performance.now() - this.kickTime);
     this.#emit({ kind: "update", scanout: s.id, rect: { x: ux, y: uy, w: d.w, h: d.h }, bytes: n });
   }
 

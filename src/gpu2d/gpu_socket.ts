@@ -9,14 +9,17 @@
  * readable, never by blocking for them: QEMU may be busy waiting on the
  * vhost-user socket for us at that moment.
  *
- * For the same reason sends never block: a message goes out with one
- * non-blocking sendmsg straight from where the pixels are (no copy); only
- * what the socket buffer does not take is copied into a backlog, which the
- * back-end's poll loop drains when the socket turns writable. While the
+ * For the same reason sends never block for long: a message goes out with
+ * non-blocking sendmsg calls straight from where the pixels are (no copy),
+ * waiting for the socket to turn writable for at most `SEND_WAIT_MS` in
+ * all (QEMU normally drains a frame in a few milliseconds). Only if QEMU
+ * does not read in that time is the rest copied into a backlog, which the
+ * back-end's poll loop drains when the socket turns writable; while the
  * backlog is over `MAX_BACKLOG` the back-end stops taking new commands
  * (back-pressure to the guest instead of unbounded memory).
  */
 import type { OwnedFd } from "../../ffi/fd.ts";
+import { poll, POLLOUT } from "../../ffi/libc.ts";
 import { StreamSocket } from "../../ffi/unix_socket.ts";
 import type { Logger } from "../log.ts";
 
@@ -44,6 +47,8 @@ export const GPU_CURSOR_UPDATE_SIZE = 12 + 8 + 64 * 64 * 4;
 const MAX_REPLY = 4096;
 /** Backlog size above which the back-end holds its queues. */
 export const MAX_BACKLOG = 32 * 1024 * 1024;
+/** How long one message may wait for QEMU to read before it goes to the backlog. */
+export const SEND_WAIT_MS = 50;
 
 /** What the back-end asked QEMU and waits for. */
 type ReplyHandler = (payload: Uint8Array<ArrayBuffer> | null) => void;
@@ -57,7 +62,7 @@ export class GpuSocket {
   #hdrBytes = new Uint8Array(this.#hdr.buffer);
   #pending: { request: number; handler: ReplyHandler } | null = null;
   #closed = false;
-  #backlog: Uint8Array[] = [];
+  #backlog: { bytes: Uint8Array; done?: () => void }[] = [];
   #backlogBytes = 0;
   #backlogSkip = 0;
   /** features both sides support, once the handshake is done */
@@ -118,18 +123,28 @@ export class GpuSocket {
     return this.#backlogBytes > MAX_BACKLOG;
   }
 
-  /** Sends header + parts without blocking; what does not fit is queued (copied). */
-  #write(parts: Uint8Array[]): boolean {
+  /**
+   * Sends header + parts; what QEMU does not take within SEND_WAIT_MS is
+   * queued (copied). `done` runs once the last byte is in the socket.
+   */
+  #write(parts: Uint8Array[], done?: () => void): boolean {
     if (this.#closed) return false;
     let total = 0;
     for (const p of parts) total += p.byteLength;
     let sent = 0;
     if (this.#backlogBytes === 0) {
-      sent = this.sock.sendSome(parts);
-      if (sent < 0) {
-        this.log.warn("gpu socket: QEMU closed the display channel");
-        this.close();
-        return false;
+      const deadline = performance.now() + SEND_WAIT_MS;
+      for (;;) {
+        const n = this.sock.sendSome(parts, sent);
+        if (n < 0) {
+          this.log.warn("gpu socket: QEMU closed the display channel");
+          this.close();
+          return false;
+        }
+        sent += n;
+        if (sent === total) break;
+        const left = Math.ceil(deadline - performance.now());
+        if (left <= 0 || poll([{ fd: this.sock.fd, events: POLLOUT }], left) === 0) break;
       }
     }
     if (sent < total) {
@@ -146,8 +161,11 @@ export class GpuSocket {
         off += p.byteLength - skip;
         skip = 0;
       }
-      this.#backlog.push(rest);
+      this.#backlog.push({ bytes: rest, done });
       this.#backlogBytes += rest.byteLength;
+      this.log.debug(`gpu socket: QEMU is slow to read; ${this.#backlogBytes} bytes queued`);
+    } else {
+      done?.();
     }
     return true;
   }
@@ -156,7 +174,7 @@ export class GpuSocket {
   onWritable(): void {
     while (this.#backlog.length > 0 && !this.#closed) {
       const head = this.#backlog[0];
-      const n = this.sock.sendSome([head], this.#backlogSkip);
+      const n = this.sock.sendSome([head.bytes], this.#backlogSkip);
       if (n < 0) {
         this.log.warn("gpu socket: QEMU closed the display channel");
         return this.close();
@@ -164,9 +182,10 @@ export class GpuSocket {
       if (n === 0) return;
       this.#backlogSkip += n;
       this.#backlogBytes -= n;
-      if (this.#backlogSkip === head.byteLength) {
+      if (this.#backlogSkip === head.bytes.byteLength) {
         this.#backlog.shift();
         this.#backlogSkip = 0;
+        head.done?.();
       }
     }
   }
@@ -238,6 +257,7 @@ export class GpuSocket {
     w: number,
     h: number,
     pixels: Uint8Array[],
+    done?: () => void,
   ): boolean {
     const dv = this.#hdr;
     dv.setUint32(GPU_HDR_SIZE, scanoutId, true);
@@ -250,7 +270,8 @@ export class GpuSocket {
     dv.setUint32(0, GPU_UPDATE, true);
     dv.setUint32(4, 0, true); // flags: 0 (the reference leaves this uninitialised)
     dv.setUint32(8, size, true);
-    if (!this.#write([this.#hdrBytes.subarray(0, GPU_HDR_SIZE + GPU_UPDATE_HDR), ...pixels])) {
+    const head = this.#hdrBytes.subarray(0, GPU_HDR_SIZE + GPU_UPDATE_HDR);
+    if (!this.#write([head, ...pixels], done)) {
       return false;
     }
     if (this.observer) {
