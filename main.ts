@@ -7,7 +7,7 @@ import { parseFd, parseLevel, parseServerArgs, USAGE, UsageError, usageError } f
 import { Logger } from "./src/log.ts";
 import { SeqpacketSocket } from "./ffi/socket.ts";
 import { RenderServer } from "./src/render/server.ts";
-import { type BackendKind, workerProcessMain } from "./src/render/worker_main.ts";
+import { isBackendKind, workerProcessMain } from "./src/render/worker_main.ts";
 import { VERSION } from "./src/version.ts";
 
 async function serve(args: string[]): Promise<number> {
@@ -21,10 +21,15 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const log = new Logger("server", a.logLevel);
+  const backend = Deno.env.get("VESPER_BACKEND");
+  if (backend !== undefined && !isBackendKind(backend)) {
+    throw new UsageError(`bad VESPER_BACKEND "${backend}" (venus or null)`);
+  }
   const server = new RenderServer(SeqpacketSocket.adopt(a.socketFd), {
     workerMode: a.workerMode,
     logLevel: a.logLevel,
     log,
+    backend,
   });
   // SIGTERM/SIGINT: tear the workers down before leaving (SIGKILL needs no
   // help: process workers die with the server through PR_SET_PDEATHSIG).
@@ -54,8 +59,26 @@ function worker(args: string[]): number {
     ctxFd: parseFd(v["ctx-fd"], "--ctx-fd"),
     logLevel: parseLevel(v["log-level"]),
     serverPid: parseFd(v["server-pid"], "--server-pid"),
-    backend: v.backend as BackendKind | undefined,
+    backend: isBackendKind(v.backend) ? v.backend : undefined,
   });
+}
+
+/** `vesper replay FILE`: decodes a capture offline into the no-op Venus backend. */
+async function replay(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { "log-level": { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture FILE");
+  const log = new Logger("replay", parseLevel(v["log-level"]));
+  const { replayCapture } = await import("./src/venus/replay.ts");
+  const r = await replayCapture(positionals[0], log);
+  console.log(
+    `${positionals[0]}: ${r.commands} commands, ${r.bytes} bytes${r.fatal ? ", FATAL" : ""}`,
+  );
+  return r.fatal ? 1 : 0;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -63,6 +86,12 @@ async function main(args: string[]): Promise<number> {
     switch (args[0]) {
       case "worker":
         return worker(args.slice(1));
+      case "replay":
+        return await replay(args.slice(1));
+      case "gpu2d": {
+        const { gpu2dMain } = await import("./src/gpu2d/main.ts");
+        return await gpu2dMain(args.slice(1), new Logger("gpu2d", parseLevel(undefined)));
+      }
       case "demo": {
         const { demoMain } = await import("./src/demo/demo.ts");
         return await demoMain(args.slice(1));
@@ -72,6 +101,12 @@ async function main(args: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) return usageError(e);
+    if (
+      (e as Error)?.name === "TypeError" &&
+      /ERR_PARSE_ARGS/.test(String((e as { code?: string }).code))
+    ) {
+      return usageError(new UsageError((e as Error).message));
+    }
     throw e;
   }
 }

@@ -78,7 +78,6 @@ export class NullBackend implements ContextBackend {
   submitCmd(stream: Uint8Array): boolean {
     this.#streams++;
     this.#bytes += stream.byteLength;
-    this.host.log.debug(`ctx ${this.host.ctxId}: SUBMIT_CMD of ${stream.byteLength} bytes`);
     return true;
   }
 

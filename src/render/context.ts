@@ -383,6 +383,7 @@ export class RenderContext {
     }
     this.stats.submits++;
     this.stats.submitBytes += size;
+    this.log.debug(`ctx ${this.ctxId}: SUBMIT_CMD of ${size} bytes`);
     if (!this.#backend!.submitCmd(stream)) {
       // the backend logged the error (command type and offset); this is the consequence
       this.log.debug(`ctx ${this.ctxId}: SUBMIT_CMD failed; ending context`);

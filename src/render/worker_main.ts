@@ -14,8 +14,23 @@ import { type Level, Logger } from "../log.ts";
 import { type BackendHost, type ContextBackend, NullBackend } from "./backend.ts";
 import { RenderContext } from "./context.ts";
 import { ASSIGN_MAGIC, ASSIGN_SIZE, decodeCtxName } from "./protocol.ts";
+import { VenusContextBackend } from "../venus/backend.ts";
+import { CaptureWriter } from "../venus/capture.ts";
 
-export type BackendKind = "null";
+/**
+ * Which context backend workers run: "venus" decodes the Venus protocol (its
+ * Vulkan handlers are still no-ops), "null" accepts streams undecoded. Chosen
+ * with VESPER_BACKEND (default: DEFAULT_BACKEND); VESPER_CAPTURE=DIR makes Venus workers record their
+ * streams to DIR/ctx<id>-<pid>.vcap (`vesper replay FILE` decodes one).
+ */
+export type BackendKind = "null" | "venus";
+
+/** Until the Vulkan handlers exist, undecoded is the default; VESPER_BACKEND=venus decodes. */
+export const DEFAULT_BACKEND: BackendKind = "null";
+
+export function isBackendKind(s: string | undefined): s is BackendKind {
+  return s === "null" || s === "venus";
+}
 
 export interface WorkerParams {
   /** the context socket (owned by the worker from now on) */
@@ -25,10 +40,19 @@ export interface WorkerParams {
 }
 
 export function makeBackend(kind: BackendKind | undefined, host: BackendHost): ContextBackend {
-  switch (kind ?? "null") {
-    default:
-      return new NullBackend(host);
+  if ((kind ?? DEFAULT_BACKEND) === "null") return new NullBackend(host);
+  const venus = new VenusContextBackend(host);
+  const dir = Deno.env.get("VESPER_CAPTURE");
+  if (dir) {
+    const path = `${dir}/ctx${host.ctxId}-${Deno.pid}.vcap`;
+    try {
+      venus.capture = CaptureWriter.open(path);
+      host.log.info(`ctx ${host.ctxId}: capturing Venus streams to ${path}`);
+    } catch (e) {
+      host.log.warn(`ctx ${host.ctxId}: cannot capture to ${path}: ${(e as Error).message}`);
+    }
   }
+  return venus;
 }
 
 /** Waits for the server's ASSIGN message; null when the socket closed or the message is wrong. */
