@@ -77,3 +77,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "real client with VESPER_BACKEND=venus: the driver's streams decode cleanly and are captured",
+  ignore: !root,
+  async fn() {
+    const dir = `/tmp/vesper-capture-${Deno.pid}`;
+    Deno.mkdirSync(`${root}${dir}`, { recursive: true });
+    const vtest = await startVtest(root!, VESPER, {
+      VESPER_LOG_LEVEL: "debug",
+      VESPER_BACKEND: "venus",
+      VESPER_CAPTURE: dir,
+    });
+    try {
+      await runVenusClient(root!, vtest, ["vulkaninfo", "--summary"], 8);
+    } finally {
+      await vtest.stop();
+    }
+    const log = vtest.log();
+    assert(/capturing Venus streams to/.test(log), log);
+    assert(!/ERROR/.test(log), `the Venus decoder rejected the driver's stream:\n${log}`);
+    const files = [...Deno.readDirSync(`${root}${dir}`)].map((e) => `${root}${dir}/${e.name}`);
+    assert(files.length >= 1, "no capture file");
+    const out = await new Deno.Command(VESPER, { args: ["replay", files[0]], stdout: "piped" })
+      .output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert(out.code === 0 && /: [1-9]\d* commands/.test(text), `replay: ${text}`);
+    Deno.removeSync(`${root}${dir}`, { recursive: true });
+  },
+});
