@@ -33,6 +33,7 @@ import { STRUCTURE_TYPE } from "./generated/types.ts";
 import { ObjectTable } from "./object_table.ts";
 import type { U64 } from "./reader.ts";
 import type { ShmLookup } from "./reply_stream.ts";
+import type { Span } from "./span.ts";
 import { RING_STATUS_ALIVE, ringLayout, VenusRing } from "./ring.ts";
 
 const VK_ERROR_INVALID_EXTERNAL_HANDLE = -1000072003;
@@ -92,10 +93,10 @@ export class StreamHandlers extends NoopHandlers {
 
   override vkExecuteCommandStreamsMESA(
     streamCount: number,
-    pStreams: VkCommandStreamDescriptionMESA[] | null,
-    pReplyPositions: BigUint64Array | null,
+    pStreams: Span<VkCommandStreamDescriptionMESA> | null,
+    pReplyPositions: Span<U64> | null,
     _dependencyCount: number,
-    _pDependencies: VkCommandStreamDependencyMESA[] | null,
+    _pDependencies: Span<VkCommandStreamDependencyMESA> | null,
     _flags: number,
   ): void {
     if (this.kind === "executed") return this.decoder.fail("nested vkExecuteCommandStreamsMESA");
@@ -107,10 +108,13 @@ export class StreamHandlers extends NoopHandlers {
       `${this.decoder.name} exec`,
       this.decoder.reply,
     );
-    for (let i = 0; i < pStreams.length; i++) {
-      const s = pStreams[i];
-      if (pReplyPositions) {
-        const err = this.decoder.reply.seek(Number(pReplyPositions[i]));
+    // copy the descriptions first: the spans alias the calling stream
+    const streams = pStreams.toArray();
+    const positions = pReplyPositions?.toArray() ?? null;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i];
+      if (positions) {
+        const err = this.decoder.reply.seek(positions[i]);
         if (err) return this.decoder.fail(err);
       }
       if (s.size === 0) continue;

@@ -21,6 +21,7 @@ import type { ObjectTable } from "./object_table.ts";
 import { VenusReader } from "./reader.ts";
 import { ReplyStream } from "./reply_stream.ts";
 import type { VenusWriter } from "./writer.ts";
+import { Span, type SpanKind } from "./span.ts";
 
 /** The per-context sticky fatal flag shared by the context stream and every ring. */
 export class FatalState {
@@ -72,6 +73,7 @@ export class VenusDecoder implements CommandDispatch {
   commandType = -1;
 
   #table: (CommandFn | undefined)[] = [];
+  readonly #spans: Span<unknown>[] = [];
 
   constructor(opts: DecoderOptions) {
     this.r = new VenusReader(opts.objects);
@@ -98,6 +100,14 @@ export class VenusDecoder implements CommandDispatch {
   }
 
   // CommandDispatch
+  span<T>(
+    slot: number,
+    stride: number,
+    kind: SpanKind,
+    elem: ((r: VenusReader) => T) | null,
+  ): Span<T> {
+    return (this.#spans[slot] ??= new Span(stride, kind, elem)) as Span<T>;
+  }
   hasReply(): boolean {
     return this.reply.active;
   }
@@ -138,8 +148,16 @@ export class VenusDecoder implements CommandDispatch {
       while (r.pos < end) {
         at = r.pos;
         this.commandStart = at;
-        const type = r.i32();
-        const flags = r.u32();
+        let type: number, flags: number;
+        if (at + 8 <= end) {
+          const i = (at + r.u8off) >> 2;
+          type = r.i32v[i];
+          flags = r.w32[i + 1];
+          r.pos = at + 8;
+        } else {
+          type = r.i32();
+          flags = r.u32();
+        }
         this.commandType = type;
         if (r.bad) break;
         const fn = type >= 0 && type < table.length ? table[type] : undefined;

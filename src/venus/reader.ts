@@ -17,6 +17,7 @@
  * while the command is being handled (like vkr's temp-pool pointers).
  */
 import type { ObjectTable } from "./object_table.ts";
+import type { Span } from "./span.ts";
 
 /** A 64-bit wire value: a number when exactly representable, else a bigint. */
 export type U64 = number | bigint;
@@ -34,9 +35,20 @@ const TWO32 = 4294967296;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 const EMPTY_U8 = new Uint8Array(0);
 
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new Error("the Venus reader needs a little-endian host");
+}
+
 export class VenusReader {
   u8: Uint8Array = EMPTY_U8;
   dv: DataView = new DataView(EMPTY_U8.buffer);
+  // 32-bit views of the same bytes: every wire item is 4-byte aligned relative
+  // to the stream start, and typed-array loads are much cheaper than DataView
+  // calls on the hot path (the host is little endian, checked above)
+  w32: Uint32Array = new Uint32Array(0);
+  i32v: Int32Array = new Int32Array(0);
+  f32v: Float32Array = new Float32Array(0);
+  u8off = 0;
   /** absolute read position in `u8` */
   pos = 0;
   /** absolute end of the readable range */
@@ -54,11 +66,26 @@ export class VenusReader {
   /** `objects` resolves input handles; null skips the lookup (reply decoding in tools). */
   constructor(public objects: ObjectTable | null) {}
 
-  /** Points the reader at `u8[start, end)`; clears any previous error. */
+  /**
+   * Points the reader at `u8[start, end)`; clears any previous error. A
+   * range that does not start 4-byte aligned in its ArrayBuffer (never the
+   * case for mappings, payloads and ring batches) is copied once.
+   */
   reset(u8: Uint8Array, start = 0, end = u8.byteLength): void {
+    if (((u8.byteOffset + start) & 3) !== 0) {
+      u8 = u8.slice(start, end);
+      end -= start;
+      start = 0;
+    }
     if (u8 !== this.u8) {
       this.u8 = u8;
       this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+      // views over the whole ArrayBuffer from 0, indexed by (u8off + pos) >> 2
+      const words = u8.buffer.byteLength >> 2;
+      this.u8off = u8.byteOffset;
+      this.w32 = new Uint32Array(u8.buffer, 0, words);
+      this.i32v = new Int32Array(u8.buffer, 0, words);
+      this.f32v = new Float32Array(u8.buffer, 0, words);
     }
     this.pos = start;
     this.base = start;
@@ -92,19 +119,19 @@ export class VenusReader {
     const p = this.pos;
     if (p + 4 > this.end) return this.#short(4);
     this.pos = p + 4;
-    return this.dv.getUint32(p, true);
+    return this.w32[(p + this.u8off) >> 2];
   }
   i32(): number {
     const p = this.pos;
     if (p + 4 > this.end) return this.#short(4);
     this.pos = p + 4;
-    return this.dv.getInt32(p, true);
+    return this.i32v[(p + this.u8off) >> 2];
   }
   f32(): number {
     const p = this.pos;
     if (p + 4 > this.end) return this.#short(4);
     this.pos = p + 4;
-    return this.dv.getFloat32(p, true);
+    return this.f32v[(p + this.u8off) >> 2];
   }
   f64(): number {
     const p = this.pos;
@@ -129,8 +156,9 @@ export class VenusReader {
     const p = this.pos;
     if (p + 8 > this.end) return this.#short(8);
     this.pos = p + 8;
-    const hi = this.dv.getUint32(p + 4, true);
-    if (hi < 0x200000) return hi * TWO32 + this.dv.getUint32(p, true);
+    const i = (p + this.u8off) >> 2;
+    const hi = this.w32[i + 1];
+    if (hi < 0x200000) return hi * TWO32 + this.w32[i];
     return this.dv.getBigUint64(p, true);
   }
   i64(): U64 {
@@ -146,16 +174,18 @@ export class VenusReader {
     const p = this.pos;
     if (p + 8 > this.end) return this.#short(8);
     this.pos = p + 8;
-    const hi = this.dv.getUint32(p + 4, true);
+    const i = (p + this.u8off) >> 2;
+    const hi = this.w32[i + 1];
     if (hi >= 0x200000) return this.fail(`${what} ${this.dv.getBigUint64(p, true)} out of range`);
-    return hi * TWO32 + this.dv.getUint32(p, true);
+    return hi * TWO32 + this.w32[i];
   }
   /** simple-pointer presence marker (§3.1) */
   ptr(): boolean {
     const p = this.pos;
     if (p + 8 > this.end) return this.#short(8) !== 0;
     this.pos = p + 8;
-    return (this.dv.getUint32(p, true) | this.dv.getUint32(p + 4, true)) !== 0;
+    const i = (p + this.u8off) >> 2;
+    return (this.w32[i] | this.w32[i + 1]) !== 0;
   }
   /** `const VkAllocationCallbacks*`: must be NULL */
   allocator(): null {
@@ -168,13 +198,35 @@ export class VenusReader {
     const p = this.pos;
     if (p + 8 > this.end) return this.#short(8);
     this.pos = p + 8;
-    const lo = this.dv.getUint32(p, true);
-    const hi = this.dv.getUint32(p + 4, true);
+    const i = (p + this.u8off) >> 2;
+    const lo = this.w32[i];
+    const hi = this.w32[i + 1];
     if ((lo | hi) === 0) return 0;
     if (hi >= 0x200000) {
       return this.fail(`object id 0x${hi.toString(16)}${lo.toString(16)} out of range`);
     }
     const id = hi * TWO32 + lo;
+    if (this.objects !== null && !this.objects.has(id, objectType)) {
+      return this.fail(`unknown object id ${id} (expected object type ${objectType})`);
+    }
+    return id;
+  }
+  /** u64 from the 32-bit words at index `i` (fast paths; bounds already checked) */
+  u64At(i: number): U64 {
+    const hi = this.w32[i + 1];
+    if (hi < 0x200000) return hi * TWO32 + this.w32[i];
+    return (BigInt(hi) << 32n) | BigInt(this.w32[i]);
+  }
+  i64At(i: number): U64 {
+    const hi = this.i32v[i + 1];
+    if (hi < 0x200000 && hi >= -0x200000) return hi * TWO32 + this.w32[i];
+    return (BigInt(hi) << 32n) | BigInt(this.w32[i]);
+  }
+  /** An input handle from its two words (fast paths; bounds already checked). */
+  handleAt(lo: number, hi: number, objectType: number): number {
+    if ((lo | hi) === 0) return 0;
+    const id = hi * TWO32 + lo;
+    if (hi >= 0x200000) return this.fail(`object id ${id} out of range`);
     if (this.objects !== null && !this.objects.has(id, objectType)) {
       return this.fail(`unknown object id ${id} (expected object type ${objectType})`);
     }
@@ -187,12 +239,24 @@ export class VenusReader {
 
   /** Dynamic-array count (§3.2), bounded by the bytes left (or a cap for 0-byte elements). */
   count(minElemBytes: number): number {
-    const n = this.#u64n("array count");
+    const p = this.pos;
+    if (p + 8 > this.end) return this.#short(8);
+    const i = (p + this.u8off) >> 2;
+    const n = this.w32[i];
+    if (this.w32[i + 1] !== 0) return this.#badCount(p);
+    this.pos = p + 8;
     if (n === 0) return 0;
-    if (minElemBytes > 0 ? n * minElemBytes > this.end - this.pos : n > MAX_ZERO_SIZE_ELEMENTS) {
-      return this.fail(`array count ${n} exceeds the stream`);
+    if (minElemBytes > 0 ? n * minElemBytes > this.end - p - 8 : n > MAX_ZERO_SIZE_ELEMENTS) {
+      return this.#tooMany(n);
     }
     return n;
+  }
+  #badCount(p: number): number {
+    this.pos = p + 8;
+    return this.fail(`array count ${this.dv.getBigUint64(p, true)} out of range`);
+  }
+  #tooMany(n: number): number {
+    return this.fail(`array count ${n} exceeds the stream`);
   }
   /** Count of an output array whose elements are not in the request (capped). */
   outCount(elemBytes: number): number {
@@ -324,6 +388,54 @@ export class VenusReader {
     const a: number[] = [];
     for (let i = 0; i < n && !this.bad; i++) a.push(this.newHandle());
     return a;
+  }
+
+  /** Points `s` at the next `n` elements (no copy, no allocation); null after an error. */
+  span<T>(s: Span<T>, n: number): Span<T> | null {
+    const bytes = s.stride === 1 ? pad4(n) : n * s.stride;
+    const p = this.pos;
+    if (this.bad || bytes > this.end - p) {
+      this.#span(bytes);
+      return null;
+    }
+    this.pos = p + bytes;
+    s.u8 = this.u8;
+    s.dv = this.dv;
+    s.offset = p;
+    s.count = n;
+    return s;
+  }
+  /** A span of flat structs, each checked by `check(reader, wordIndex)` (sType, pNext, handles). */
+  checkedSpan<T>(
+    s: Span<T>,
+    n: number,
+    check: (r: VenusReader, i: number) => boolean,
+  ): Span<T> | null {
+    const sp = this.span(s, n);
+    if (sp === null) return null;
+    const words = sp.stride >> 2;
+    for (let e = 0, i = (sp.offset + this.u8off) >> 2; e < n; e++, i += words) {
+      if (!check(this, i)) return null;
+    }
+    return sp;
+  }
+
+  /** A span of input handles: every non-zero id must exist with `objectType`. */
+  handleSpan(s: Span<number>, n: number, objectType: number): Span<number> | null {
+    const sp = this.span(s, n);
+    if (sp === null) return null;
+    const dv = this.dv;
+    for (let i = 0, p = sp.offset; i < n; i++, p += 8) {
+      const lo = dv.getUint32(p, true);
+      const hi = dv.getUint32(p + 4, true);
+      if ((lo | hi) === 0) continue;
+      const id = hi * TWO32 + lo;
+      if (hi >= 0x200000 || (this.objects !== null && !this.objects.has(id, objectType))) {
+        this.fail(`unknown object id ${id} (expected object type ${objectType})`);
+        return null;
+      }
+    }
+    return sp;
   }
 
   /** `const char*` (§3.4): u64 length incl. NUL, bytes padded; 0 → null. */

@@ -172,6 +172,10 @@ export class VenusWriter {
     if (!a) return;
     for (let i = 0; i < a.length; i++) this.u64(a[i]);
   }
+  /** the raw elements of a Span (its wire bytes), padded to 4 */
+  spanRaw(s: { bytes: Uint8Array }): void {
+    this.bytes(s.bytes);
+  }
   string(s: string | null | undefined): void {
     if (s === null || s === undefined) return this.u64(0);
     const b = utf8.encode(s);

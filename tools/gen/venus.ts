@@ -111,6 +111,8 @@ export const PROTOCOL_EXTENSIONS: readonly number[] = ${JSON.stringify(reg.exten
     L.push(`import { fit, fit8, placeholders } from "../codec_util.ts";`);
     L.push("void zeros; void fit; void fit8; void placeholders;");
     for (const s of structs) {
+      const v = em.podStructSize(s) ? em.flatValidator(s) : null;
+      if (v) L.push(v);
       L.push(em.structDecoders(s, false));
       L.push(em.structEncoders(s, false));
       if (model.out.has(s.name)) {
@@ -127,6 +129,7 @@ export const PROTOCOL_EXTENSIONS: readonly number[] = ${JSON.stringify(reg.exten
     L.push(`/** Request decoders + dispatchers + reply encoders, one per command. */`);
     L.push(`import { type U64, type VenusReader, zeros } from "../reader.ts";`);
     L.push(`import type { VenusWriter } from "../writer.ts";`);
+    L.push(`import type { Span, SpanKind } from "../span.ts";`);
     L.push(`import type { VenusHandlers } from "./handlers.ts";`);
     L.push(`import * as S from "./structs.ts";`);
     L.push("void zeros; export type _U64 = U64;");
@@ -135,6 +138,8 @@ export const PROTOCOL_EXTENSIONS: readonly number[] = ${JSON.stringify(reg.exten
 export interface CommandDispatch {
   readonly r: VenusReader;
   readonly h: VenusHandlers;
+  /** the decoder's reusable span for one (command, parameter) slot */
+  span<T>(slot: number, stride: number, kind: SpanKind, elem: ((r: VenusReader) => T) | null): Span<T>;
   /** true when a reply stream is set */
   hasReply(): boolean;
   /** a writer at the reply cursor, or null (the stream is then fatal) */
@@ -169,8 +174,8 @@ export type CommandFn = (d: CommandDispatch, flags: number) => void;`);
     L.push(`/** The per-command handler interface the dispatcher calls. */`);
     L.push(
       `import type {\n${
-        [...usedTypes, "Ref", "U64"].filter((n) => n !== "VkBaseStruct" || true).sort().join(",\n")
-      }\n} from "./types.ts";`,
+        [...usedTypes, "Ref", "U64"].sort().join(",\n")
+      }\n} from "./types.ts";\nimport type { Span } from "../span.ts";`,
     );
     L.push(`
 /**
@@ -234,6 +239,7 @@ export const COMMANDS: readonly CommandInfo[] = [`);
       for (const t of m.split("{")[0].match(/\b(Vk\w+|Ref|U64)\b/g) ?? []) noopTypes.add(t);
     }
     L.push(`import type {\n${[...noopTypes].sort().join(",\n")}\n} from "./types.ts";`);
+    L.push(`import type { Span } from "../span.ts";`);
     L.push(`
 export class NoopHandlers implements VenusHandlers {
   constructor(protected readonly objects: ObjectTable, protected readonly fail: (msg: string) => void) {}
@@ -264,7 +270,8 @@ export class NoopHandlers implements VenusHandlers {
     L.push(`import type { VenusReader } from "../reader.ts";`);
     L.push(`import type { VenusWriter } from "../writer.ts";`);
     L.push(`import * as S from "./structs.ts";`);
-    L.push(`import { fit, fit8 } from "../codec_util.ts";\nvoid fit; void fit8;`);
+    L.push(`import { Span } from "../span.ts";`);
+    L.push(`import { fit, fit8 } from "../codec_util.ts";\nvoid fit; void fit8; void Span;`);
     for (const c of reg.commands) L.push(em.commandTools(c));
     L.push("/** Request encoders by primary command name. */");
     L.push(
@@ -381,7 +388,11 @@ function noopMethod(c: CommandDef, model: Model, em: Emitter): string {
       if (!("e" in k) || k.e.k !== "handle") continue;
       used.add(i);
       if (k.k === "value") body.push(`this.destroyed(${k.e.ot}, ${p.name});`);
-      else body.push(`if (${p.name}) for (const id of ${p.name}) this.destroyed(${k.e.ot}, id);`);
+      else {
+        body.push(
+          `if (${p.name}) for (let i = 0; i < ${p.name}.count; i++) this.destroyed(${k.e.ot}, ${p.name}.at(i));`,
+        );
+      }
       break;
     }
   }

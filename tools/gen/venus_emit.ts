@@ -102,8 +102,122 @@ function lenExpr(expr: string, ref: Ref): string {
 
 const q = (s: string) => JSON.stringify(s);
 
+export interface Pod {
+  stride: number;
+  kind: string;
+  /** element decoder for struct spans */
+  fn: string | null;
+  ts: string;
+  /** per-element validator (flat structs with sType/pNext/handles) */
+  check?: string | null;
+}
+
 export class Emitter {
+  #slots = 0;
   constructor(readonly m: Model) {}
+
+  /**
+   * Wire size of a "flat" struct — fixed size, made only of scalars, handles
+   * and flat structs, extensible only if no protocol struct can extend it (so
+   * its pNext marker must be 0) — or 0.
+   */
+  podStructSize(s: StructDef): number {
+    if (s.union) return 0;
+    let n = 0;
+    for (const d of s.members) {
+      if (d.name === "sType") {
+        n += 4;
+        continue;
+      }
+      const k = this.m.kind(d);
+      if (k.k === "chain") {
+        if (this.m.chainOf(s).length) return 0;
+        n += 8;
+        continue;
+      }
+      if (k.k !== "value") return 0;
+      if (k.e.k === "scalar") n += SCALAR_BYTES[k.e.s];
+      else if (k.e.k === "handle") n += 8;
+      else if (k.e.k === "struct") {
+        const x = this.podStructSize(k.e.s);
+        if (!x) return 0;
+        n += x;
+      } else return 0;
+    }
+    return n;
+  }
+
+  /** Checks a flat struct needs at decode time (sType, pNext marker, handles), by word offset. */
+  flatChecks(s: StructDef, word = 0): string[] {
+    const out: string[] = [];
+    for (const d of s.members) {
+      if (d.name === "sType") {
+        out.push(
+          `if (r.i32v[i + ${word}] !== ${s.sType}) return r.fail("sType of ${s.name}") !== 0;`,
+        );
+        word += 1;
+        continue;
+      }
+      const k = this.m.kind(d);
+      if (k.k === "chain") {
+        out.push(
+          `if ((w[i + ${word}] | w[i + ${
+            word + 1
+          }]) !== 0) return r.fail("unexpected pNext element in ${s.name}") !== 0;`,
+        );
+        word += 2;
+        continue;
+      }
+      const e = (k as { e: Elem }).e;
+      if (e.k === "scalar") word += SCALAR_BYTES[e.s] / 4;
+      else if (e.k === "handle") {
+        out.push(
+          `r.handleAt(w[i + ${word}], w[i + ${word + 1}], ${e.ot}); if (r.bad) return false;`,
+        );
+        word += 2;
+      } else if (e.k === "struct") {
+        out.push(...this.flatChecks(e.s, word));
+        word += this.podStructSize(e.s) / 4;
+      }
+    }
+    return out;
+  }
+
+  /** The validator of a flat struct's span elements, or null when nothing needs checking. */
+  flatValidator(s: StructDef): string | null {
+    const checks = this.flatChecks(s);
+    if (!checks.length) return null;
+    return `export function vs_${s.name}(r: VenusReader, i: number): boolean {
+const w = r.w32;
+void w;
+${checks.join("\n")}
+return true;
+}`;
+  }
+
+  /** How a top-level input array parameter is passed as a Span, or null. */
+  pod(k: Kind): Pod | null {
+    if (k.k === "blob") return { stride: 1, kind: "u8", fn: null, ts: "Span<number>" };
+    if (k.k !== "array") return null;
+    const e = k.e;
+    if (e.k === "handle") return { stride: 8, kind: "handle", fn: null, ts: "Span<number>" };
+    if (e.k === "scalar") {
+      if (["u32", "i32", "f32"].includes(e.s)) {
+        return { stride: 4, kind: e.s, fn: null, ts: "Span<number>" };
+      }
+      if (["u64", "i64"].includes(e.s)) return { stride: 8, kind: e.s, fn: null, ts: "Span<U64>" };
+      if (e.s === "f64") return { stride: 8, kind: e.s, fn: null, ts: "Span<number>" };
+      return null;
+    }
+    if (e.k === "struct") {
+      const n = this.podStructSize(e.s);
+      if (n) {
+        const check = this.flatChecks(e.s).length ? `vs_${e.s.name}` : null;
+        return { stride: n, kind: "struct", fn: `d_${e.s.name}`, ts: `Span<${e.s.name}>`, check };
+      }
+    }
+    return null;
+  }
 
   // ---------------------------------------------------------------- types
 
@@ -601,7 +715,10 @@ ${body.join("\n")}
 
   paramTs(c: CommandDef, p: Decl): string {
     const k = this.m.kind(p);
-    if (!isOutput(p)) return this.tsKind(k);
+    if (!isOutput(p)) {
+      const pod = this.pod(k);
+      return pod ? `${pod.ts} | null` : this.tsKind(k);
+    }
     const e = elemOf(k);
     switch (this.outForm(c, p)) {
       case "holder":
@@ -621,6 +738,36 @@ ${body.join("\n")}
       case "opaque":
         return "boolean";
     }
+  }
+
+  /** Statements decoding a top-level POD array parameter into the decoder's reusable Span. */
+  decSpan(
+    c: CommandDef,
+    p: Decl,
+    k: Kind,
+    pod: Pod,
+    v: string,
+    ref: Ref,
+    plain: (name: string) => boolean,
+  ): string {
+    const len = (k as { len: string }).len;
+    const L = lenExpr(len, ref);
+    const what = q(`${c.name}.${p.name}`);
+    const slot = this.#slots++;
+    const sp = `d.span(${slot}, ${pod.stride}, ${q(pod.kind)}, ${pod.fn ? `S.${pod.fn}` : "null"})`;
+    const body = pod.kind === "handle"
+      ? `r.handleSpan(${sp} as Span<number>, n, ${(k as { e: { ot: number } }).e.ot})`
+      : pod.check
+      ? `r.checkedSpan(${sp}, n, S.${pod.check})`
+      : `r.span(${sp}, n)`;
+    const checked = this.required(p) && /^\w+$/.test(len) && plain(len);
+    return `let ${v}: any = null;
+{ const n = r.count(${pod.stride});
+if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, want); else ${v} = ${body}; }${
+      checked
+        ? ` else { const want = ${L}; if (want !== 0) r.sizeMismatch(${what}, 0, want); }`
+        : ""
+    } }`;
   }
 
   /** Statements decoding output param `p` of a request into `const/let v`. */
@@ -756,12 +903,88 @@ if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, wan
         `if ((flags & 1) !== 0 && !d.hasReply()) { r.fail("reply requested without a reply stream"); return; }`,
       );
     }
-    for (const p of c.params) {
-      const v = `p_${p.name}`;
-      args.push(v);
-      if (isOutput(p)) body.push(this.decOut(c, p, v, lens.has(p.name), ref));
-      else body.push(this.decFull(p, this.m.kind(p), v, ref, (n) => plainNames.has(n), c.name));
+    // fast path: the leading fixed-size scalars/handles are read with one bounds
+    // check and direct 32-bit typed-array loads
+    let fixedEnd = 0;
+    let fixedBytes = 0;
+    while (fixedEnd < c.params.length) {
+      const p = c.params[fixedEnd];
+      const k = this.m.kind(p);
+      if (isOutput(p) || k.k !== "value" || (k.e.k !== "scalar" && k.e.k !== "handle")) break;
+      if (k.e.k === "scalar" && k.e.s === "f64") break;
+      fixedBytes += k.e.k === "handle" ? 8 : SCALAR_BYTES[k.e.s];
+      fixedEnd++;
     }
+    if (fixedEnd > 0) {
+      const decl: string[] = [];
+      const fast: string[] = [];
+      const slow: string[] = [];
+      let word = 0;
+      for (let i = 0; i < fixedEnd; i++) {
+        const p = c.params[i];
+        const k = this.m.kind(p) as { k: "value"; e: Elem };
+        const v = `p_${p.name}`;
+        decl.push(`let ${v}: any;`);
+        slow.push(`${v} = ${this.dec1(k.e, false, false)};`);
+        const e = k.e;
+        if (e.k === "handle") {
+          fast.push(`${v} = r.handleAt(w[i + ${word}], w[i + ${word + 1}], ${e.ot});`);
+          word += 2;
+        } else {
+          const sc = (e as { s: Scalar }).s;
+          switch (sc) {
+            case "u32":
+              fast.push(`${v} = w[i + ${word}];`);
+              break;
+            case "i32":
+              fast.push(`${v} = r.i32v[i + ${word}];`);
+              break;
+            case "f32":
+              fast.push(`${v} = r.f32v[i + ${word}];`);
+              break;
+            case "u8":
+              fast.push(`${v} = w[i + ${word}] & 0xff;`);
+              break;
+            case "u16":
+              fast.push(`${v} = w[i + ${word}] & 0xffff;`);
+              break;
+            case "i8":
+              fast.push(`${v} = (w[i + ${word}] << 24) >> 24;`);
+              break;
+            case "i16":
+              fast.push(`${v} = (w[i + ${word}] << 16) >> 16;`);
+              break;
+            case "u64":
+              fast.push(`${v} = r.u64At(i + ${word});`);
+              break;
+            case "i64":
+              fast.push(`${v} = r.i64At(i + ${word});`);
+              break;
+          }
+          word += SCALAR_BYTES[sc] / 4;
+        }
+      }
+      body.push(`${decl.join(" ")}
+{ const p = r.pos;
+if (p + ${fixedBytes} <= r.end) {
+const w = r.w32; const i = (p + r.u8off) >> 2;
+${fast.join("\n")}
+r.pos = p + ${fixedBytes};
+} else {
+${slow.join("\n")}
+} }`);
+    }
+    for (const p of c.params.slice(fixedEnd)) {
+      const v = `p_${p.name}`;
+      if (isOutput(p)) body.push(this.decOut(c, p, v, lens.has(p.name), ref));
+      else {
+        const k = this.m.kind(p);
+        const pod = this.pod(k);
+        if (pod) body.push(this.decSpan(c, p, k, pod, v, ref, (n) => plainNames.has(n)));
+        else body.push(this.decFull(p, k, v, ref, (n) => plainNames.has(n), c.name));
+      }
+    }
+    for (const p of c.params) args.push(`p_${p.name}`);
     body.push("if (r.bad) return;");
     const first = c.params[0];
     if (first && DISPATCHABLE.has(first.type) && first.ptr === 0) {
@@ -794,7 +1017,15 @@ ${body.join("\n")}
     for (const p of c.params) {
       const x = `a.${p.name}`;
       if (isOutput(p)) enc.push(this.encOutRequest(c, p, x, lens.has(p.name)));
-      else enc.push(this.encFull(p, this.m.kind(p), x, c.name));
+      else {
+        const k = this.m.kind(p);
+        const full = this.encFull(p, k, x, c.name);
+        enc.push(
+          this.pod(k)
+            ? `if (${x} instanceof Span) { w.count(${x}.count); w.spanRaw(${x}); } else { ${full} }`
+            : full,
+        );
+      }
     }
     const dec: string[] = [
       `const type = r.i32();`,

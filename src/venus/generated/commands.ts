@@ -7,6 +7,8 @@ import { type U64, type VenusReader, zeros } from "../reader.ts";
 
 import type { VenusWriter } from "../writer.ts";
 
+import type { Span, SpanKind } from "../span.ts";
+
 import type { VenusHandlers } from "./handlers.ts";
 
 import * as S from "./structs.ts";
@@ -18,6 +20,13 @@ export type _U64 = U64;
 export interface CommandDispatch {
   readonly r: VenusReader;
   readonly h: VenusHandlers;
+  /** the decoder's reusable span for one (command, parameter) slot */
+  span<T>(
+    slot: number,
+    stride: number,
+    kind: SpanKind,
+    elem: ((r: VenusReader) => T) | null,
+  ): Span<T>;
   /** true when a reply stream is set */
   hasReply(): boolean;
   /** a writer at the reply cursor, or null (the stream is then fatal) */
@@ -50,7 +59,18 @@ function x_vkCreateInstance(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyInstance(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_instance = r.handle(1);
+  let p_instance: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+      r.pos = p + 8;
+    } else {
+      p_instance = r.handle(1);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_instance === 0) {
@@ -69,7 +89,18 @@ function x_vkDestroyInstance(d: CommandDispatch, flags: number): void {
 
 function x_vkEnumeratePhysicalDevices(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_instance = r.handle(1);
+  let p_instance: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+      r.pos = p + 8;
+    } else {
+      p_instance = r.handle(1);
+    }
+  }
   const p_pPhysicalDeviceCount = r.ptr() ? { value: r.u32() } : null;
   let p_pPhysicalDevices: any = null;
   {
@@ -106,7 +137,18 @@ function x_vkEnumeratePhysicalDevices(d: CommandDispatch, flags: number): void {
 
 function x_vkGetPhysicalDeviceFeatures(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pFeatures = r.ptr()
     ? S.p_VkPhysicalDeviceFeatures(r)
     : r.missing("vkGetPhysicalDeviceFeatures.pFeatures");
@@ -129,8 +171,21 @@ function x_vkGetPhysicalDeviceFeatures(d: CommandDispatch, flags: number): void 
 
 function x_vkGetPhysicalDeviceFormatProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
-  const p_format = r.i32();
+  let p_physicalDevice: any;
+  let p_format: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      p_format = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_physicalDevice = r.handle(2);
+      p_format = r.i32();
+    }
+  }
   const p_pFormatProperties = r.ptr()
     ? S.p_VkFormatProperties(r)
     : r.missing("vkGetPhysicalDeviceFormatProperties.pFormatProperties");
@@ -153,12 +208,33 @@ function x_vkGetPhysicalDeviceFormatProperties(d: CommandDispatch, flags: number
 
 function x_vkGetPhysicalDeviceImageFormatProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
-  const p_format = r.i32();
-  const p_type = r.i32();
-  const p_tiling = r.i32();
-  const p_usage = r.u32();
-  const p_flags = r.u32();
+  let p_physicalDevice: any;
+  let p_format: any;
+  let p_type: any;
+  let p_tiling: any;
+  let p_usage: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      p_format = r.i32v[i + 2];
+      p_type = r.i32v[i + 3];
+      p_tiling = r.i32v[i + 4];
+      p_usage = w[i + 5];
+      p_flags = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_physicalDevice = r.handle(2);
+      p_format = r.i32();
+      p_type = r.i32();
+      p_tiling = r.i32();
+      p_usage = r.u32();
+      p_flags = r.u32();
+    }
+  }
   const p_pImageFormatProperties = r.ptr()
     ? S.p_VkImageFormatProperties(r)
     : r.missing("vkGetPhysicalDeviceImageFormatProperties.pImageFormatProperties");
@@ -192,7 +268,18 @@ function x_vkGetPhysicalDeviceImageFormatProperties(d: CommandDispatch, flags: n
 
 function x_vkGetPhysicalDeviceProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pProperties = r.ptr()
     ? S.p_VkPhysicalDeviceProperties(r)
     : r.missing("vkGetPhysicalDeviceProperties.pProperties");
@@ -215,7 +302,18 @@ function x_vkGetPhysicalDeviceProperties(d: CommandDispatch, flags: number): voi
 
 function x_vkGetPhysicalDeviceQueueFamilyProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pQueueFamilyPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pQueueFamilyProperties: any = null;
   {
@@ -254,7 +352,18 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties(d: CommandDispatch, flags: n
 
 function x_vkGetPhysicalDeviceMemoryProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pMemoryProperties = r.ptr()
     ? S.p_VkPhysicalDeviceMemoryProperties(r)
     : r.missing("vkGetPhysicalDeviceMemoryProperties.pMemoryProperties");
@@ -279,7 +388,18 @@ function x_vkGetPhysicalDeviceMemoryProperties(d: CommandDispatch, flags: number
 
 function x_vkGetInstanceProcAddr(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_instance = r.handle(1);
+  let p_instance: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+      r.pos = p + 8;
+    } else {
+      p_instance = r.handle(1);
+    }
+  }
   const p_pName = r.string();
   if (r.bad) return;
   if (p_instance === 0) {
@@ -299,7 +419,18 @@ function x_vkGetInstanceProcAddr(d: CommandDispatch, flags: number): void {
 
 function x_vkGetDeviceProcAddr(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pName = r.string();
   if (r.bad) return;
   if (p_device === 0) {
@@ -319,7 +450,18 @@ function x_vkGetDeviceProcAddr(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateDevice(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDeviceCreateInfo(r)
     : r.missing("vkCreateDevice.pCreateInfo");
@@ -345,7 +487,18 @@ function x_vkCreateDevice(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyDevice(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -397,7 +550,18 @@ function x_vkEnumerateInstanceExtensionProperties(d: CommandDispatch, flags: num
 
 function x_vkEnumerateDeviceExtensionProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pLayerName = r.string();
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pProperties: any = null;
@@ -464,7 +628,18 @@ function x_vkEnumerateInstanceLayerProperties(d: CommandDispatch, flags: number)
 
 function x_vkEnumerateDeviceLayerProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pProperties: any = null;
   {
@@ -501,9 +676,24 @@ function x_vkEnumerateDeviceLayerProperties(d: CommandDispatch, flags: number): 
 
 function x_vkGetDeviceQueue(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_queueFamilyIndex = r.u32();
-  const p_queueIndex = r.u32();
+  let p_device: any;
+  let p_queueFamilyIndex: any;
+  let p_queueIndex: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_queueFamilyIndex = w[i + 2];
+      p_queueIndex = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_queueFamilyIndex = r.u32();
+      p_queueIndex = r.u32();
+    }
+  }
   const p_pQueue = r.ptr() ? r.newHandle() : r.missing("vkGetDeviceQueue.pQueue");
   if (r.bad) return;
   if (p_device === 0) {
@@ -524,8 +714,21 @@ function x_vkGetDeviceQueue(d: CommandDispatch, flags: number): void {
 
 function x_vkQueueSubmit(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_queue = r.handle(4);
-  const p_submitCount = r.u32();
+  let p_queue: any;
+  let p_submitCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+      p_submitCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_queue = r.handle(4);
+      p_submitCount = r.u32();
+    }
+  }
   let p_pSubmits: any = null;
   {
     const n = r.count(56);
@@ -557,7 +760,18 @@ function x_vkQueueSubmit(d: CommandDispatch, flags: number): void {
 
 function x_vkQueueWaitIdle(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_queue = r.handle(4);
+  let p_queue: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+      r.pos = p + 8;
+    } else {
+      p_queue = r.handle(4);
+    }
+  }
   if (r.bad) return;
   if (p_queue === 0) {
     r.fail("NULL VkQueue");
@@ -576,7 +790,18 @@ function x_vkQueueWaitIdle(d: CommandDispatch, flags: number): void {
 
 function x_vkDeviceWaitIdle(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -595,7 +820,18 @@ function x_vkDeviceWaitIdle(d: CommandDispatch, flags: number): void {
 
 function x_vkAllocateMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkMemoryAllocateInfo(r)
     : r.missing("vkAllocateMemory.pAllocateInfo");
@@ -621,8 +857,21 @@ function x_vkAllocateMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkFreeMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memory = r.handle(8);
+  let p_device: any;
+  let p_memory: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_memory = r.handle(8);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -641,11 +890,30 @@ function x_vkFreeMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkMapMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memory = r.handle(8);
-  const p_offset = r.u64();
-  const p_size = r.u64();
-  const p_flags = r.u32();
+  let p_device: any;
+  let p_memory: any;
+  let p_offset: any;
+  let p_size: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+      p_offset = r.u64At(i + 4);
+      p_size = r.u64At(i + 6);
+      p_flags = w[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_device = r.handle(3);
+      p_memory = r.handle(8);
+      p_offset = r.u64();
+      p_size = r.u64();
+      p_flags = r.u32();
+    }
+  }
   const p_ppData = r.ptr();
   if (r.bad) return;
   if (p_device === 0) {
@@ -666,8 +934,21 @@ function x_vkMapMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkUnmapMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memory = r.handle(8);
+  let p_device: any;
+  let p_memory: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_memory = r.handle(8);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -685,15 +966,32 @@ function x_vkUnmapMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkFlushMappedMemoryRanges(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memoryRangeCount = r.u32();
+  let p_device: any;
+  let p_memoryRangeCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memoryRangeCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_memoryRangeCount = r.u32();
+    }
+  }
   let p_pMemoryRanges: any = null;
   {
     const n = r.count(36);
     if (n !== 0) {
       const want = Number(p_memoryRangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFlushMappedMemoryRanges.pMemoryRanges", n, want);
-      else p_pMemoryRanges = r.list(n, S.d_VkMappedMemoryRange);
+      else {p_pMemoryRanges = r.checkedSpan(
+          d.span(0, 36, "struct", S.d_VkMappedMemoryRange),
+          n,
+          S.vs_VkMappedMemoryRange,
+        );}
     } else {
       const want = Number(p_memoryRangeCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkFlushMappedMemoryRanges.pMemoryRanges", 0, want);
@@ -717,15 +1015,32 @@ function x_vkFlushMappedMemoryRanges(d: CommandDispatch, flags: number): void {
 
 function x_vkInvalidateMappedMemoryRanges(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memoryRangeCount = r.u32();
+  let p_device: any;
+  let p_memoryRangeCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memoryRangeCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_memoryRangeCount = r.u32();
+    }
+  }
   let p_pMemoryRanges: any = null;
   {
     const n = r.count(36);
     if (n !== 0) {
       const want = Number(p_memoryRangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkInvalidateMappedMemoryRanges.pMemoryRanges", n, want);
-      else p_pMemoryRanges = r.list(n, S.d_VkMappedMemoryRange);
+      else {p_pMemoryRanges = r.checkedSpan(
+          d.span(1, 36, "struct", S.d_VkMappedMemoryRange),
+          n,
+          S.vs_VkMappedMemoryRange,
+        );}
     } else {
       const want = Number(p_memoryRangeCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkInvalidateMappedMemoryRanges.pMemoryRanges", 0, want);
@@ -749,8 +1064,21 @@ function x_vkInvalidateMappedMemoryRanges(d: CommandDispatch, flags: number): vo
 
 function x_vkGetDeviceMemoryCommitment(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_memory = r.handle(8);
+  let p_device: any;
+  let p_memory: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_memory = r.handle(8);
+    }
+  }
   const p_pCommittedMemoryInBytes = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
   if (p_device === 0) {
@@ -771,10 +1099,27 @@ function x_vkGetDeviceMemoryCommitment(d: CommandDispatch, flags: number): void 
 
 function x_vkBindBufferMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_buffer = r.handle(9);
-  const p_memory = r.handle(8);
-  const p_memoryOffset = r.u64();
+  let p_device: any;
+  let p_buffer: any;
+  let p_memory: any;
+  let p_memoryOffset: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
+      p_memoryOffset = r.u64At(i + 6);
+      r.pos = p + 32;
+    } else {
+      p_device = r.handle(3);
+      p_buffer = r.handle(9);
+      p_memory = r.handle(8);
+      p_memoryOffset = r.u64();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -793,10 +1138,27 @@ function x_vkBindBufferMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkBindImageMemory(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
-  const p_memory = r.handle(8);
-  const p_memoryOffset = r.u64();
+  let p_device: any;
+  let p_image: any;
+  let p_memory: any;
+  let p_memoryOffset: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
+      p_memoryOffset = r.u64At(i + 6);
+      r.pos = p + 32;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+      p_memory = r.handle(8);
+      p_memoryOffset = r.u64();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -815,8 +1177,21 @@ function x_vkBindImageMemory(d: CommandDispatch, flags: number): void {
 
 function x_vkGetBufferMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_buffer = r.handle(9);
+  let p_device: any;
+  let p_buffer: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_buffer = r.handle(9);
+    }
+  }
   const p_pMemoryRequirements = r.ptr()
     ? S.p_VkMemoryRequirements(r)
     : r.missing("vkGetBufferMemoryRequirements.pMemoryRequirements");
@@ -839,8 +1214,21 @@ function x_vkGetBufferMemoryRequirements(d: CommandDispatch, flags: number): voi
 
 function x_vkGetImageMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pMemoryRequirements = r.ptr()
     ? S.p_VkMemoryRequirements(r)
     : r.missing("vkGetImageMemoryRequirements.pMemoryRequirements");
@@ -863,8 +1251,21 @@ function x_vkGetImageMemoryRequirements(d: CommandDispatch, flags: number): void
 
 function x_vkGetImageSparseMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pSparseMemoryRequirementCount = r.ptr() ? { value: r.u32() } : null;
   let p_pSparseMemoryRequirements: any = null;
   {
@@ -904,12 +1305,33 @@ function x_vkGetImageSparseMemoryRequirements(d: CommandDispatch, flags: number)
 
 function x_vkGetPhysicalDeviceSparseImageFormatProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
-  const p_format = r.i32();
-  const p_type = r.i32();
-  const p_samples = r.i32();
-  const p_usage = r.u32();
-  const p_tiling = r.i32();
+  let p_physicalDevice: any;
+  let p_format: any;
+  let p_type: any;
+  let p_samples: any;
+  let p_usage: any;
+  let p_tiling: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      p_format = r.i32v[i + 2];
+      p_type = r.i32v[i + 3];
+      p_samples = r.i32v[i + 4];
+      p_usage = w[i + 5];
+      p_tiling = r.i32v[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_physicalDevice = r.handle(2);
+      p_format = r.i32();
+      p_type = r.i32();
+      p_samples = r.i32();
+      p_usage = r.u32();
+      p_tiling = r.i32();
+    }
+  }
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pProperties: any = null;
   {
@@ -951,8 +1373,21 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties(d: CommandDispatch, fl
 
 function x_vkQueueBindSparse(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_queue = r.handle(4);
-  const p_bindInfoCount = r.u32();
+  let p_queue: any;
+  let p_bindInfoCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+      p_bindInfoCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_queue = r.handle(4);
+      p_bindInfoCount = r.u32();
+    }
+  }
   let p_pBindInfo: any = null;
   {
     const n = r.count(72);
@@ -984,7 +1419,18 @@ function x_vkQueueBindSparse(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateFence(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr() ? S.d_VkFenceCreateInfo(r) : r.missing("vkCreateFence.pCreateInfo");
   const p_pAllocator = r.allocator();
   const p_pFence = r.ptr() ? r.newHandle() : r.missing("vkCreateFence.pFence");
@@ -1008,8 +1454,21 @@ function x_vkCreateFence(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyFence(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_fence = r.handle(7);
+  let p_device: any;
+  let p_fence: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_fence = r.handle(7);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1028,15 +1487,28 @@ function x_vkDestroyFence(d: CommandDispatch, flags: number): void {
 
 function x_vkResetFences(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_fenceCount = r.u32();
+  let p_device: any;
+  let p_fenceCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_fenceCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_fenceCount = r.u32();
+    }
+  }
   let p_pFences: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_fenceCount ?? 0);
       if (n !== want) r.sizeMismatch("vkResetFences.pFences", n, want);
-      else p_pFences = r.handleArray(n, 7);
+      else p_pFences = r.handleSpan(d.span(2, 8, "handle", null) as Span<number>, n, 7);
     } else {
       const want = Number(p_fenceCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkResetFences.pFences", 0, want);
@@ -1060,8 +1532,21 @@ function x_vkResetFences(d: CommandDispatch, flags: number): void {
 
 function x_vkGetFenceStatus(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_fence = r.handle(7);
+  let p_device: any;
+  let p_fence: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_fence = r.handle(7);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -1080,15 +1565,28 @@ function x_vkGetFenceStatus(d: CommandDispatch, flags: number): void {
 
 function x_vkWaitForFences(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_fenceCount = r.u32();
+  let p_device: any;
+  let p_fenceCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_fenceCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_fenceCount = r.u32();
+    }
+  }
   let p_pFences: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_fenceCount ?? 0);
       if (n !== want) r.sizeMismatch("vkWaitForFences.pFences", n, want);
-      else p_pFences = r.handleArray(n, 7);
+      else p_pFences = r.handleSpan(d.span(3, 8, "handle", null) as Span<number>, n, 7);
     } else {
       const want = Number(p_fenceCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkWaitForFences.pFences", 0, want);
@@ -1114,7 +1612,18 @@ function x_vkWaitForFences(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateSemaphore(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSemaphoreCreateInfo(r)
     : r.missing("vkCreateSemaphore.pCreateInfo");
@@ -1140,8 +1649,21 @@ function x_vkCreateSemaphore(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroySemaphore(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_semaphore = r.handle(5);
+  let p_device: any;
+  let p_semaphore: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_semaphore = r.handle(5);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1160,7 +1682,18 @@ function x_vkDestroySemaphore(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr() ? S.d_VkEventCreateInfo(r) : r.missing("vkCreateEvent.pCreateInfo");
   const p_pAllocator = r.allocator();
   const p_pEvent = r.ptr() ? r.newHandle() : r.missing("vkCreateEvent.pEvent");
@@ -1184,8 +1717,21 @@ function x_vkCreateEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_event = r.handle(11);
+  let p_device: any;
+  let p_event: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_event = r.handle(11);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1204,8 +1750,21 @@ function x_vkDestroyEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkGetEventStatus(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_event = r.handle(11);
+  let p_device: any;
+  let p_event: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_event = r.handle(11);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -1224,8 +1783,21 @@ function x_vkGetEventStatus(d: CommandDispatch, flags: number): void {
 
 function x_vkSetEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_event = r.handle(11);
+  let p_device: any;
+  let p_event: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_event = r.handle(11);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -1244,8 +1816,21 @@ function x_vkSetEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkResetEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_event = r.handle(11);
+  let p_device: any;
+  let p_event: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_event = r.handle(11);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -1264,7 +1849,18 @@ function x_vkResetEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateQueryPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkQueryPoolCreateInfo(r)
     : r.missing("vkCreateQueryPool.pCreateInfo");
@@ -1290,8 +1886,21 @@ function x_vkCreateQueryPool(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyQueryPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_queryPool = r.handle(12);
+  let p_device: any;
+  let p_queryPool: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_queryPool = r.handle(12);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1314,11 +1923,30 @@ function x_vkGetQueryPoolResults(d: CommandDispatch, flags: number): void {
     r.fail("reply requested without a reply stream");
     return;
   }
-  const p_device = r.handle(3);
-  const p_queryPool = r.handle(12);
-  const p_firstQuery = r.u32();
-  const p_queryCount = r.u32();
-  const p_dataSize = r.u64();
+  let p_device: any;
+  let p_queryPool: any;
+  let p_firstQuery: any;
+  let p_queryCount: any;
+  let p_dataSize: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_firstQuery = w[i + 4];
+      p_queryCount = w[i + 5];
+      p_dataSize = r.u64At(i + 6);
+      r.pos = p + 32;
+    } else {
+      p_device = r.handle(3);
+      p_queryPool = r.handle(12);
+      p_firstQuery = r.u32();
+      p_queryCount = r.u32();
+      p_dataSize = r.u64();
+    }
+  }
   let p_pData: any = null;
   {
     const n = r.outCount(1);
@@ -1359,7 +1987,18 @@ function x_vkGetQueryPoolResults(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkBufferCreateInfo(r)
     : r.missing("vkCreateBuffer.pCreateInfo");
@@ -1385,8 +2024,21 @@ function x_vkCreateBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_buffer = r.handle(9);
+  let p_device: any;
+  let p_buffer: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_buffer = r.handle(9);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1405,7 +2057,18 @@ function x_vkDestroyBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateBufferView(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkBufferViewCreateInfo(r)
     : r.missing("vkCreateBufferView.pCreateInfo");
@@ -1431,8 +2094,21 @@ function x_vkCreateBufferView(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyBufferView(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_bufferView = r.handle(13);
+  let p_device: any;
+  let p_bufferView: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_bufferView = r.handleAt(w[i + 2], w[i + 3], 13);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_bufferView = r.handle(13);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1451,7 +2127,18 @@ function x_vkDestroyBufferView(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr() ? S.d_VkImageCreateInfo(r) : r.missing("vkCreateImage.pCreateInfo");
   const p_pAllocator = r.allocator();
   const p_pImage = r.ptr() ? r.newHandle() : r.missing("vkCreateImage.pImage");
@@ -1475,8 +2162,21 @@ function x_vkCreateImage(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1495,8 +2195,21 @@ function x_vkDestroyImage(d: CommandDispatch, flags: number): void {
 
 function x_vkGetImageSubresourceLayout(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pSubresource = r.ptr()
     ? S.d_VkImageSubresource(r)
     : r.missing("vkGetImageSubresourceLayout.pSubresource");
@@ -1522,7 +2235,18 @@ function x_vkGetImageSubresourceLayout(d: CommandDispatch, flags: number): void 
 
 function x_vkCreateImageView(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkImageViewCreateInfo(r)
     : r.missing("vkCreateImageView.pCreateInfo");
@@ -1548,8 +2272,21 @@ function x_vkCreateImageView(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyImageView(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_imageView = r.handle(14);
+  let p_device: any;
+  let p_imageView: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_imageView = r.handleAt(w[i + 2], w[i + 3], 14);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_imageView = r.handle(14);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1568,7 +2305,18 @@ function x_vkDestroyImageView(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateShaderModule(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkShaderModuleCreateInfo(r)
     : r.missing("vkCreateShaderModule.pCreateInfo");
@@ -1594,8 +2342,21 @@ function x_vkCreateShaderModule(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyShaderModule(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_shaderModule = r.handle(15);
+  let p_device: any;
+  let p_shaderModule: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_shaderModule = r.handleAt(w[i + 2], w[i + 3], 15);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_shaderModule = r.handle(15);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1614,7 +2375,18 @@ function x_vkDestroyShaderModule(d: CommandDispatch, flags: number): void {
 
 function x_vkCreatePipelineCache(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPipelineCacheCreateInfo(r)
     : r.missing("vkCreatePipelineCache.pCreateInfo");
@@ -1642,8 +2414,21 @@ function x_vkCreatePipelineCache(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyPipelineCache(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_pipelineCache = r.handle(16);
+  let p_device: any;
+  let p_pipelineCache: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_pipelineCache = r.handle(16);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1666,8 +2451,21 @@ function x_vkGetPipelineCacheData(d: CommandDispatch, flags: number): void {
     r.fail("reply requested without a reply stream");
     return;
   }
-  const p_device = r.handle(3);
-  const p_pipelineCache = r.handle(16);
+  let p_device: any;
+  let p_pipelineCache: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_pipelineCache = r.handle(16);
+    }
+  }
   const p_pDataSize = r.ptr() ? { value: r.u64() } : null;
   let p_pData: any = null;
   {
@@ -1700,16 +2498,31 @@ function x_vkGetPipelineCacheData(d: CommandDispatch, flags: number): void {
 
 function x_vkMergePipelineCaches(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_dstCache = r.handle(16);
-  const p_srcCacheCount = r.u32();
+  let p_device: any;
+  let p_dstCache: any;
+  let p_srcCacheCount: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_dstCache = r.handleAt(w[i + 2], w[i + 3], 16);
+      p_srcCacheCount = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_dstCache = r.handle(16);
+      p_srcCacheCount = r.u32();
+    }
+  }
   let p_pSrcCaches: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_srcCacheCount ?? 0);
       if (n !== want) r.sizeMismatch("vkMergePipelineCaches.pSrcCaches", n, want);
-      else p_pSrcCaches = r.handleArray(n, 16);
+      else p_pSrcCaches = r.handleSpan(d.span(4, 8, "handle", null) as Span<number>, n, 16);
     } else {
       const want = Number(p_srcCacheCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkMergePipelineCaches.pSrcCaches", 0, want);
@@ -1733,9 +2546,24 @@ function x_vkMergePipelineCaches(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateGraphicsPipelines(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_pipelineCache = r.handle(16);
-  const p_createInfoCount = r.u32();
+  let p_device: any;
+  let p_pipelineCache: any;
+  let p_createInfoCount: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+      p_createInfoCount = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_pipelineCache = r.handle(16);
+      p_createInfoCount = r.u32();
+    }
+  }
   let p_pCreateInfos: any = null;
   {
     const n = r.count(132);
@@ -1785,9 +2613,24 @@ function x_vkCreateGraphicsPipelines(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateComputePipelines(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_pipelineCache = r.handle(16);
-  const p_createInfoCount = r.u32();
+  let p_device: any;
+  let p_pipelineCache: any;
+  let p_createInfoCount: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+      p_createInfoCount = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_pipelineCache = r.handle(16);
+      p_createInfoCount = r.u32();
+    }
+  }
   let p_pCreateInfos: any = null;
   {
     const n = r.count(80);
@@ -1837,8 +2680,21 @@ function x_vkCreateComputePipelines(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyPipeline(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_pipeline = r.handle(19);
+  let p_device: any;
+  let p_pipeline: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipeline = r.handleAt(w[i + 2], w[i + 3], 19);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_pipeline = r.handle(19);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1857,7 +2713,18 @@ function x_vkDestroyPipeline(d: CommandDispatch, flags: number): void {
 
 function x_vkCreatePipelineLayout(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPipelineLayoutCreateInfo(r)
     : r.missing("vkCreatePipelineLayout.pCreateInfo");
@@ -1885,8 +2752,21 @@ function x_vkCreatePipelineLayout(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyPipelineLayout(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_pipelineLayout = r.handle(17);
+  let p_device: any;
+  let p_pipelineLayout: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_pipelineLayout = r.handleAt(w[i + 2], w[i + 3], 17);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_pipelineLayout = r.handle(17);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1905,7 +2785,18 @@ function x_vkDestroyPipelineLayout(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateSampler(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSamplerCreateInfo(r)
     : r.missing("vkCreateSampler.pCreateInfo");
@@ -1931,8 +2822,21 @@ function x_vkCreateSampler(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroySampler(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_sampler = r.handle(21);
+  let p_device: any;
+  let p_sampler: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_sampler = r.handleAt(w[i + 2], w[i + 3], 21);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_sampler = r.handle(21);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1951,7 +2855,18 @@ function x_vkDestroySampler(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateDescriptorSetLayout(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorSetLayoutCreateInfo(r)
     : r.missing("vkCreateDescriptorSetLayout.pCreateInfo");
@@ -1979,8 +2894,21 @@ function x_vkCreateDescriptorSetLayout(d: CommandDispatch, flags: number): void 
 
 function x_vkDestroyDescriptorSetLayout(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorSetLayout = r.handle(20);
+  let p_device: any;
+  let p_descriptorSetLayout: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorSetLayout = r.handleAt(w[i + 2], w[i + 3], 20);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorSetLayout = r.handle(20);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -1999,7 +2927,18 @@ function x_vkDestroyDescriptorSetLayout(d: CommandDispatch, flags: number): void
 
 function x_vkCreateDescriptorPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorPoolCreateInfo(r)
     : r.missing("vkCreateDescriptorPool.pCreateInfo");
@@ -2027,8 +2966,21 @@ function x_vkCreateDescriptorPool(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyDescriptorPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorPool = r.handle(22);
+  let p_device: any;
+  let p_descriptorPool: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorPool = r.handle(22);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -2047,9 +2999,24 @@ function x_vkDestroyDescriptorPool(d: CommandDispatch, flags: number): void {
 
 function x_vkResetDescriptorPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorPool = r.handle(22);
-  const p_flags = r.u32();
+  let p_device: any;
+  let p_descriptorPool: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+      p_flags = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorPool = r.handle(22);
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -2068,7 +3035,18 @@ function x_vkResetDescriptorPool(d: CommandDispatch, flags: number): void {
 
 function x_vkAllocateDescriptorSets(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkDescriptorSetAllocateInfo(r)
     : r.missing("vkAllocateDescriptorSets.pAllocateInfo");
@@ -2101,16 +3079,31 @@ function x_vkAllocateDescriptorSets(d: CommandDispatch, flags: number): void {
 
 function x_vkFreeDescriptorSets(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorPool = r.handle(22);
-  const p_descriptorSetCount = r.u32();
+  let p_device: any;
+  let p_descriptorPool: any;
+  let p_descriptorSetCount: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+      p_descriptorSetCount = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorPool = r.handle(22);
+      p_descriptorSetCount = r.u32();
+    }
+  }
   let p_pDescriptorSets: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_descriptorSetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFreeDescriptorSets.pDescriptorSets", n, want);
-      else p_pDescriptorSets = r.handleArray(n, 23);
+      else p_pDescriptorSets = r.handleSpan(d.span(5, 8, "handle", null) as Span<number>, n, 23);
     }
   }
   if (r.bad) return;
@@ -2136,8 +3129,21 @@ function x_vkFreeDescriptorSets(d: CommandDispatch, flags: number): void {
 
 function x_vkUpdateDescriptorSets(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorWriteCount = r.u32();
+  let p_device: any;
+  let p_descriptorWriteCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorWriteCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorWriteCount = r.u32();
+    }
+  }
   let p_pDescriptorWrites: any = null;
   {
     const n = r.count(60);
@@ -2157,7 +3163,11 @@ function x_vkUpdateDescriptorSets(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_descriptorCopyCount ?? 0);
       if (n !== want) r.sizeMismatch("vkUpdateDescriptorSets.pDescriptorCopies", n, want);
-      else p_pDescriptorCopies = r.list(n, S.d_VkCopyDescriptorSet);
+      else {p_pDescriptorCopies = r.checkedSpan(
+          d.span(6, 48, "struct", S.d_VkCopyDescriptorSet),
+          n,
+          S.vs_VkCopyDescriptorSet,
+        );}
     } else {
       const want = Number(p_descriptorCopyCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkUpdateDescriptorSets.pDescriptorCopies", 0, want);
@@ -2186,7 +3196,18 @@ function x_vkUpdateDescriptorSets(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateFramebuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkFramebufferCreateInfo(r)
     : r.missing("vkCreateFramebuffer.pCreateInfo");
@@ -2212,8 +3233,21 @@ function x_vkCreateFramebuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyFramebuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_framebuffer = r.handle(24);
+  let p_device: any;
+  let p_framebuffer: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_framebuffer = r.handleAt(w[i + 2], w[i + 3], 24);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_framebuffer = r.handle(24);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -2232,7 +3266,18 @@ function x_vkDestroyFramebuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateRenderPass(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRenderPassCreateInfo(r)
     : r.missing("vkCreateRenderPass.pCreateInfo");
@@ -2258,8 +3303,21 @@ function x_vkCreateRenderPass(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyRenderPass(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_renderPass = r.handle(18);
+  let p_device: any;
+  let p_renderPass: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_renderPass = r.handle(18);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -2278,8 +3336,21 @@ function x_vkDestroyRenderPass(d: CommandDispatch, flags: number): void {
 
 function x_vkGetRenderAreaGranularity(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_renderPass = r.handle(18);
+  let p_device: any;
+  let p_renderPass: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_renderPass = r.handle(18);
+    }
+  }
   const p_pGranularity = r.ptr()
     ? S.p_VkExtent2D(r)
     : r.missing("vkGetRenderAreaGranularity.pGranularity");
@@ -2302,7 +3373,18 @@ function x_vkGetRenderAreaGranularity(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateCommandPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkCommandPoolCreateInfo(r)
     : r.missing("vkCreateCommandPool.pCreateInfo");
@@ -2328,8 +3410,21 @@ function x_vkCreateCommandPool(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyCommandPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_commandPool = r.handle(25);
+  let p_device: any;
+  let p_commandPool: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_commandPool = r.handle(25);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -2348,9 +3443,24 @@ function x_vkDestroyCommandPool(d: CommandDispatch, flags: number): void {
 
 function x_vkResetCommandPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_commandPool = r.handle(25);
-  const p_flags = r.u32();
+  let p_device: any;
+  let p_commandPool: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+      p_flags = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_commandPool = r.handle(25);
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -2369,7 +3479,18 @@ function x_vkResetCommandPool(d: CommandDispatch, flags: number): void {
 
 function x_vkAllocateCommandBuffers(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkCommandBufferAllocateInfo(r)
     : r.missing("vkAllocateCommandBuffers.pAllocateInfo");
@@ -2402,16 +3523,31 @@ function x_vkAllocateCommandBuffers(d: CommandDispatch, flags: number): void {
 
 function x_vkFreeCommandBuffers(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_commandPool = r.handle(25);
-  const p_commandBufferCount = r.u32();
+  let p_device: any;
+  let p_commandPool: any;
+  let p_commandBufferCount: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+      p_commandBufferCount = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_commandPool = r.handle(25);
+      p_commandBufferCount = r.u32();
+    }
+  }
   let p_pCommandBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_commandBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFreeCommandBuffers.pCommandBuffers", n, want);
-      else p_pCommandBuffers = r.handleArray(n, 6);
+      else p_pCommandBuffers = r.handleSpan(d.span(7, 8, "handle", null) as Span<number>, n, 6);
     }
   }
   if (r.bad) return;
@@ -2431,7 +3567,18 @@ function x_vkFreeCommandBuffers(d: CommandDispatch, flags: number): void {
 
 function x_vkBeginCommandBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pBeginInfo = r.ptr()
     ? S.d_VkCommandBufferBeginInfo(r)
     : r.missing("vkBeginCommandBuffer.pBeginInfo");
@@ -2453,7 +3600,18 @@ function x_vkBeginCommandBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkEndCommandBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2472,8 +3630,21 @@ function x_vkEndCommandBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkResetCommandBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_flags = r.u32();
+  let p_commandBuffer: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_flags = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2492,9 +3663,24 @@ function x_vkResetCommandBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBindPipeline(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_pipelineBindPoint = r.i32();
-  const p_pipeline = r.handle(19);
+  let p_commandBuffer: any;
+  let p_pipelineBindPoint: any;
+  let p_pipeline: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_pipelineBindPoint = r.i32v[i + 2];
+      p_pipeline = r.handleAt(w[i + 3], w[i + 4], 19);
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_pipelineBindPoint = r.i32();
+      p_pipeline = r.handle(19);
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2512,16 +3698,31 @@ function x_vkCmdBindPipeline(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetViewport(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstViewport = r.u32();
-  const p_viewportCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstViewport: any;
+  let p_viewportCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstViewport = w[i + 2];
+      p_viewportCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstViewport = r.u32();
+      p_viewportCount = r.u32();
+    }
+  }
   let p_pViewports: any = null;
   {
     const n = r.count(24);
     if (n !== 0) {
       const want = Number(p_viewportCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetViewport.pViewports", n, want);
-      else p_pViewports = r.list(n, S.d_VkViewport);
+      else p_pViewports = r.span(d.span(8, 24, "struct", S.d_VkViewport), n);
     } else {
       const want = Number(p_viewportCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetViewport.pViewports", 0, want);
@@ -2544,16 +3745,31 @@ function x_vkCmdSetViewport(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetScissor(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstScissor = r.u32();
-  const p_scissorCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstScissor: any;
+  let p_scissorCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstScissor = w[i + 2];
+      p_scissorCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstScissor = r.u32();
+      p_scissorCount = r.u32();
+    }
+  }
   let p_pScissors: any = null;
   {
     const n = r.count(16);
     if (n !== 0) {
       const want = Number(p_scissorCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetScissor.pScissors", n, want);
-      else p_pScissors = r.list(n, S.d_VkRect2D);
+      else p_pScissors = r.span(d.span(9, 16, "struct", S.d_VkRect2D), n);
     } else {
       const want = Number(p_scissorCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetScissor.pScissors", 0, want);
@@ -2576,8 +3792,21 @@ function x_vkCmdSetScissor(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetLineWidth(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_lineWidth = r.f32();
+  let p_commandBuffer: any;
+  let p_lineWidth: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_lineWidth = r.f32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_lineWidth = r.f32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2595,10 +3824,27 @@ function x_vkCmdSetLineWidth(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthBias(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthBiasConstantFactor = r.f32();
-  const p_depthBiasClamp = r.f32();
-  const p_depthBiasSlopeFactor = r.f32();
+  let p_commandBuffer: any;
+  let p_depthBiasConstantFactor: any;
+  let p_depthBiasClamp: any;
+  let p_depthBiasSlopeFactor: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthBiasConstantFactor = r.f32v[i + 2];
+      p_depthBiasClamp = r.f32v[i + 3];
+      p_depthBiasSlopeFactor = r.f32v[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthBiasConstantFactor = r.f32();
+      p_depthBiasClamp = r.f32();
+      p_depthBiasSlopeFactor = r.f32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2621,7 +3867,18 @@ function x_vkCmdSetDepthBias(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetBlendConstants(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_blendConstants = (r.fixed(4), r.f32Array(4));
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -2640,9 +3897,24 @@ function x_vkCmdSetBlendConstants(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthBounds(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_minDepthBounds = r.f32();
-  const p_maxDepthBounds = r.f32();
+  let p_commandBuffer: any;
+  let p_minDepthBounds: any;
+  let p_maxDepthBounds: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_minDepthBounds = r.f32v[i + 2];
+      p_maxDepthBounds = r.f32v[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_minDepthBounds = r.f32();
+      p_maxDepthBounds = r.f32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2660,9 +3932,24 @@ function x_vkCmdSetDepthBounds(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetStencilCompareMask(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_faceMask = r.u32();
-  const p_compareMask = r.u32();
+  let p_commandBuffer: any;
+  let p_faceMask: any;
+  let p_compareMask: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_faceMask = w[i + 2];
+      p_compareMask = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_faceMask = r.u32();
+      p_compareMask = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2680,9 +3967,24 @@ function x_vkCmdSetStencilCompareMask(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetStencilWriteMask(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_faceMask = r.u32();
-  const p_writeMask = r.u32();
+  let p_commandBuffer: any;
+  let p_faceMask: any;
+  let p_writeMask: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_faceMask = w[i + 2];
+      p_writeMask = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_faceMask = r.u32();
+      p_writeMask = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2700,9 +4002,24 @@ function x_vkCmdSetStencilWriteMask(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetStencilReference(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_faceMask = r.u32();
-  const p_reference = r.u32();
+  let p_commandBuffer: any;
+  let p_faceMask: any;
+  let p_reference: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_faceMask = w[i + 2];
+      p_reference = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_faceMask = r.u32();
+      p_reference = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2720,18 +4037,37 @@ function x_vkCmdSetStencilReference(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBindDescriptorSets(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_pipelineBindPoint = r.i32();
-  const p_layout = r.handle(17);
-  const p_firstSet = r.u32();
-  const p_descriptorSetCount = r.u32();
+  let p_commandBuffer: any;
+  let p_pipelineBindPoint: any;
+  let p_layout: any;
+  let p_firstSet: any;
+  let p_descriptorSetCount: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_pipelineBindPoint = r.i32v[i + 2];
+      p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
+      p_firstSet = w[i + 5];
+      p_descriptorSetCount = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_pipelineBindPoint = r.i32();
+      p_layout = r.handle(17);
+      p_firstSet = r.u32();
+      p_descriptorSetCount = r.u32();
+    }
+  }
   let p_pDescriptorSets: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_descriptorSetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindDescriptorSets.pDescriptorSets", n, want);
-      else p_pDescriptorSets = r.handleArray(n, 23);
+      else p_pDescriptorSets = r.handleSpan(d.span(10, 8, "handle", null) as Span<number>, n, 23);
     } else {
       const want = Number(p_descriptorSetCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindDescriptorSets.pDescriptorSets", 0, want);
@@ -2744,7 +4080,7 @@ function x_vkCmdBindDescriptorSets(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_dynamicOffsetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindDescriptorSets.pDynamicOffsets", n, want);
-      else p_pDynamicOffsets = r.u32Array(n);
+      else p_pDynamicOffsets = r.span(d.span(11, 4, "u32", null), n);
     } else {
       const want = Number(p_dynamicOffsetCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindDescriptorSets.pDynamicOffsets", 0, want);
@@ -2776,10 +4112,27 @@ function x_vkCmdBindDescriptorSets(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBindIndexBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_indexType = r.i32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_indexType: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_indexType = r.i32v[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_indexType = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2797,16 +4150,31 @@ function x_vkCmdBindIndexBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBindVertexBuffers(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstBinding = r.u32();
-  const p_bindingCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstBinding: any;
+  let p_bindingCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstBinding = w[i + 2];
+      p_bindingCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstBinding = r.u32();
+      p_bindingCount = r.u32();
+    }
+  }
   let p_pBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers.pBuffers", n, want);
-      else p_pBuffers = r.handleArray(n, 9);
+      else p_pBuffers = r.handleSpan(d.span(12, 8, "handle", null) as Span<number>, n, 9);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindVertexBuffers.pBuffers", 0, want);
@@ -2818,7 +4186,7 @@ function x_vkCmdBindVertexBuffers(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers.pOffsets", n, want);
-      else p_pOffsets = r.u64Array(n);
+      else p_pOffsets = r.span(d.span(13, 8, "u64", null), n);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindVertexBuffers.pOffsets", 0, want);
@@ -2847,11 +4215,30 @@ function x_vkCmdBindVertexBuffers(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDraw(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_vertexCount = r.u32();
-  const p_instanceCount = r.u32();
-  const p_firstVertex = r.u32();
-  const p_firstInstance = r.u32();
+  let p_commandBuffer: any;
+  let p_vertexCount: any;
+  let p_instanceCount: any;
+  let p_firstVertex: any;
+  let p_firstInstance: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_vertexCount = w[i + 2];
+      p_instanceCount = w[i + 3];
+      p_firstVertex = w[i + 4];
+      p_firstInstance = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_vertexCount = r.u32();
+      p_instanceCount = r.u32();
+      p_firstVertex = r.u32();
+      p_firstInstance = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2869,12 +4256,33 @@ function x_vkCmdDraw(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawIndexed(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_indexCount = r.u32();
-  const p_instanceCount = r.u32();
-  const p_firstIndex = r.u32();
-  const p_vertexOffset = r.i32();
-  const p_firstInstance = r.u32();
+  let p_commandBuffer: any;
+  let p_indexCount: any;
+  let p_instanceCount: any;
+  let p_firstIndex: any;
+  let p_vertexOffset: any;
+  let p_firstInstance: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_indexCount = w[i + 2];
+      p_instanceCount = w[i + 3];
+      p_firstIndex = w[i + 4];
+      p_vertexOffset = r.i32v[i + 5];
+      p_firstInstance = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_indexCount = r.u32();
+      p_instanceCount = r.u32();
+      p_firstIndex = r.u32();
+      p_vertexOffset = r.i32();
+      p_firstInstance = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2899,11 +4307,30 @@ function x_vkCmdDrawIndexed(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawIndirect(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_drawCount = r.u32();
-  const p_stride = r.u32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_drawCount: any;
+  let p_stride: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_drawCount = w[i + 6];
+      p_stride = w[i + 7];
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_drawCount = r.u32();
+      p_stride = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2921,11 +4348,30 @@ function x_vkCmdDrawIndirect(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawIndexedIndirect(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_drawCount = r.u32();
-  const p_stride = r.u32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_drawCount: any;
+  let p_stride: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_drawCount = w[i + 6];
+      p_stride = w[i + 7];
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_drawCount = r.u32();
+      p_stride = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2943,10 +4389,27 @@ function x_vkCmdDrawIndexedIndirect(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDispatch(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_groupCountX = r.u32();
-  const p_groupCountY = r.u32();
-  const p_groupCountZ = r.u32();
+  let p_commandBuffer: any;
+  let p_groupCountX: any;
+  let p_groupCountY: any;
+  let p_groupCountZ: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_groupCountX = w[i + 2];
+      p_groupCountY = w[i + 3];
+      p_groupCountZ = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_groupCountX = r.u32();
+      p_groupCountY = r.u32();
+      p_groupCountZ = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2964,9 +4427,24 @@ function x_vkCmdDispatch(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDispatchIndirect(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -2984,17 +4462,34 @@ function x_vkCmdDispatchIndirect(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcBuffer = r.handle(9);
-  const p_dstBuffer = r.handle(9);
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcBuffer: any;
+  let p_dstBuffer: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_dstBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
+      p_regionCount = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcBuffer = r.handle(9);
+      p_dstBuffer = r.handle(9);
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(24);
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyBuffer.pRegions", n, want);
-      else p_pRegions = r.list(n, S.d_VkBufferCopy);
+      else p_pRegions = r.span(d.span(14, 24, "struct", S.d_VkBufferCopy), n);
     } else {
       const want = Number(p_regionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdCopyBuffer.pRegions", 0, want);
@@ -3017,19 +4512,40 @@ function x_vkCmdCopyBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcImage = r.handle(10);
-  const p_srcImageLayout = r.i32();
-  const p_dstImage = r.handle(10);
-  const p_dstImageLayout = r.i32();
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcImage: any;
+  let p_srcImageLayout: any;
+  let p_dstImage: any;
+  let p_dstImageLayout: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_srcImageLayout = r.i32v[i + 4];
+      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+      p_dstImageLayout = r.i32v[i + 7];
+      p_regionCount = w[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcImage = r.handle(10);
+      p_srcImageLayout = r.i32();
+      p_dstImage = r.handle(10);
+      p_dstImageLayout = r.i32();
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(68);
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyImage.pRegions", n, want);
-      else p_pRegions = r.list(n, S.d_VkImageCopy);
+      else p_pRegions = r.span(d.span(15, 68, "struct", S.d_VkImageCopy), n);
     } else {
       const want = Number(p_regionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdCopyImage.pRegions", 0, want);
@@ -3060,12 +4576,33 @@ function x_vkCmdCopyImage(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBlitImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcImage = r.handle(10);
-  const p_srcImageLayout = r.i32();
-  const p_dstImage = r.handle(10);
-  const p_dstImageLayout = r.i32();
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcImage: any;
+  let p_srcImageLayout: any;
+  let p_dstImage: any;
+  let p_dstImageLayout: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_srcImageLayout = r.i32v[i + 4];
+      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+      p_dstImageLayout = r.i32v[i + 7];
+      p_regionCount = w[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcImage = r.handle(10);
+      p_srcImageLayout = r.i32();
+      p_dstImage = r.handle(10);
+      p_dstImageLayout = r.i32();
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(48);
@@ -3105,18 +4642,37 @@ function x_vkCmdBlitImage(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyBufferToImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcBuffer = r.handle(9);
-  const p_dstImage = r.handle(10);
-  const p_dstImageLayout = r.i32();
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcBuffer: any;
+  let p_dstImage: any;
+  let p_dstImageLayout: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_dstImage = r.handleAt(w[i + 4], w[i + 5], 10);
+      p_dstImageLayout = r.i32v[i + 6];
+      p_regionCount = w[i + 7];
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcBuffer = r.handle(9);
+      p_dstImage = r.handle(10);
+      p_dstImageLayout = r.i32();
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(56);
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyBufferToImage.pRegions", n, want);
-      else p_pRegions = r.list(n, S.d_VkBufferImageCopy);
+      else p_pRegions = r.span(d.span(16, 56, "struct", S.d_VkBufferImageCopy), n);
     } else {
       const want = Number(p_regionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdCopyBufferToImage.pRegions", 0, want);
@@ -3146,18 +4702,37 @@ function x_vkCmdCopyBufferToImage(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyImageToBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcImage = r.handle(10);
-  const p_srcImageLayout = r.i32();
-  const p_dstBuffer = r.handle(9);
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcImage: any;
+  let p_srcImageLayout: any;
+  let p_dstBuffer: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_srcImageLayout = r.i32v[i + 4];
+      p_dstBuffer = r.handleAt(w[i + 5], w[i + 6], 9);
+      p_regionCount = w[i + 7];
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcImage = r.handle(10);
+      p_srcImageLayout = r.i32();
+      p_dstBuffer = r.handle(9);
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(56);
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyImageToBuffer.pRegions", n, want);
-      else p_pRegions = r.list(n, S.d_VkBufferImageCopy);
+      else p_pRegions = r.span(d.span(17, 56, "struct", S.d_VkBufferImageCopy), n);
     } else {
       const want = Number(p_regionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdCopyImageToBuffer.pRegions", 0, want);
@@ -3187,17 +4762,34 @@ function x_vkCmdCopyImageToBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdUpdateBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_dstBuffer = r.handle(9);
-  const p_dstOffset = r.u64();
-  const p_dataSize = r.u64();
+  let p_commandBuffer: any;
+  let p_dstBuffer: any;
+  let p_dstOffset: any;
+  let p_dataSize: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_dstOffset = r.u64At(i + 4);
+      p_dataSize = r.u64At(i + 6);
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_dstBuffer = r.handle(9);
+      p_dstOffset = r.u64();
+      p_dataSize = r.u64();
+    }
+  }
   let p_pData: any = null;
   {
     const n = r.count(1);
     if (n !== 0) {
       const want = Number(p_dataSize ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdUpdateBuffer.pData", n, want);
-      else p_pData = r.bytes(n);
+      else p_pData = r.span(d.span(18, 1, "u8", null), n);
     } else {
       const want = Number(p_dataSize ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdUpdateBuffer.pData", 0, want);
@@ -3220,11 +4812,30 @@ function x_vkCmdUpdateBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdFillBuffer(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_dstBuffer = r.handle(9);
-  const p_dstOffset = r.u64();
-  const p_size = r.u64();
-  const p_data = r.u32();
+  let p_commandBuffer: any;
+  let p_dstBuffer: any;
+  let p_dstOffset: any;
+  let p_size: any;
+  let p_data: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_dstOffset = r.u64At(i + 4);
+      p_size = r.u64At(i + 6);
+      p_data = w[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_dstBuffer = r.handle(9);
+      p_dstOffset = r.u64();
+      p_size = r.u64();
+      p_data = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3242,9 +4853,24 @@ function x_vkCmdFillBuffer(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdClearColorImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_image = r.handle(10);
-  const p_imageLayout = r.i32();
+  let p_commandBuffer: any;
+  let p_image: any;
+  let p_imageLayout: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_imageLayout = r.i32v[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_image = r.handle(10);
+      p_imageLayout = r.i32();
+    }
+  }
   const p_pColor = r.ptr() ? S.d_VkClearColorValue(r) : null;
   const p_rangeCount = r.u32();
   let p_pRanges: any = null;
@@ -3253,7 +4879,7 @@ function x_vkCmdClearColorImage(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_rangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearColorImage.pRanges", n, want);
-      else p_pRanges = r.list(n, S.d_VkImageSubresourceRange);
+      else p_pRanges = r.span(d.span(19, 20, "struct", S.d_VkImageSubresourceRange), n);
     } else {
       const want = Number(p_rangeCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdClearColorImage.pRanges", 0, want);
@@ -3283,9 +4909,24 @@ function x_vkCmdClearColorImage(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdClearDepthStencilImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_image = r.handle(10);
-  const p_imageLayout = r.i32();
+  let p_commandBuffer: any;
+  let p_image: any;
+  let p_imageLayout: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_imageLayout = r.i32v[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_image = r.handle(10);
+      p_imageLayout = r.i32();
+    }
+  }
   const p_pDepthStencil = r.ptr()
     ? S.d_VkClearDepthStencilValue(r)
     : r.missing("vkCmdClearDepthStencilImage.pDepthStencil");
@@ -3296,7 +4937,7 @@ function x_vkCmdClearDepthStencilImage(d: CommandDispatch, flags: number): void 
     if (n !== 0) {
       const want = Number(p_rangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearDepthStencilImage.pRanges", n, want);
-      else p_pRanges = r.list(n, S.d_VkImageSubresourceRange);
+      else p_pRanges = r.span(d.span(20, 20, "struct", S.d_VkImageSubresourceRange), n);
     } else {
       const want = Number(p_rangeCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdClearDepthStencilImage.pRanges", 0, want);
@@ -3326,8 +4967,21 @@ function x_vkCmdClearDepthStencilImage(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdClearAttachments(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_attachmentCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pAttachments: any = null;
   {
     const n = r.count(12);
@@ -3347,7 +5001,7 @@ function x_vkCmdClearAttachments(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_rectCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearAttachments.pRects", n, want);
-      else p_pRects = r.list(n, S.d_VkClearRect);
+      else p_pRects = r.span(d.span(21, 24, "struct", S.d_VkClearRect), n);
     } else {
       const want = Number(p_rectCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdClearAttachments.pRects", 0, want);
@@ -3376,19 +5030,40 @@ function x_vkCmdClearAttachments(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdResolveImage(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcImage = r.handle(10);
-  const p_srcImageLayout = r.i32();
-  const p_dstImage = r.handle(10);
-  const p_dstImageLayout = r.i32();
-  const p_regionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcImage: any;
+  let p_srcImageLayout: any;
+  let p_dstImage: any;
+  let p_dstImageLayout: any;
+  let p_regionCount: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+      p_srcImageLayout = r.i32v[i + 4];
+      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+      p_dstImageLayout = r.i32v[i + 7];
+      p_regionCount = w[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcImage = r.handle(10);
+      p_srcImageLayout = r.i32();
+      p_dstImage = r.handle(10);
+      p_dstImageLayout = r.i32();
+      p_regionCount = r.u32();
+    }
+  }
   let p_pRegions: any = null;
   {
     const n = r.count(68);
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdResolveImage.pRegions", n, want);
-      else p_pRegions = r.list(n, S.d_VkImageResolve);
+      else p_pRegions = r.span(d.span(22, 68, "struct", S.d_VkImageResolve), n);
     } else {
       const want = Number(p_regionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdResolveImage.pRegions", 0, want);
@@ -3419,9 +5094,24 @@ function x_vkCmdResolveImage(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_event = r.handle(11);
-  const p_stageMask = r.u32();
+  let p_commandBuffer: any;
+  let p_event: any;
+  let p_stageMask: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      p_stageMask = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_event = r.handle(11);
+      p_stageMask = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3439,9 +5129,24 @@ function x_vkCmdSetEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdResetEvent(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_event = r.handle(11);
-  const p_stageMask = r.u32();
+  let p_commandBuffer: any;
+  let p_event: any;
+  let p_stageMask: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      p_stageMask = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_event = r.handle(11);
+      p_stageMask = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3459,15 +5164,28 @@ function x_vkCmdResetEvent(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_eventCount = r.u32();
+  let p_commandBuffer: any;
+  let p_eventCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_eventCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_eventCount = r.u32();
+    }
+  }
   let p_pEvents: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_eventCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pEvents", n, want);
-      else p_pEvents = r.handleArray(n, 11);
+      else p_pEvents = r.handleSpan(d.span(23, 8, "handle", null) as Span<number>, n, 11);
     } else {
       const want = Number(p_eventCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdWaitEvents.pEvents", 0, want);
@@ -3482,7 +5200,11 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pMemoryBarriers", n, want);
-      else p_pMemoryBarriers = r.list(n, S.d_VkMemoryBarrier);
+      else {p_pMemoryBarriers = r.checkedSpan(
+          d.span(24, 20, "struct", S.d_VkMemoryBarrier),
+          n,
+          S.vs_VkMemoryBarrier,
+        );}
     } else {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdWaitEvents.pMemoryBarriers", 0, want);
@@ -3543,18 +5265,41 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdPipelineBarrier(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_srcStageMask = r.u32();
-  const p_dstStageMask = r.u32();
-  const p_dependencyFlags = r.u32();
-  const p_memoryBarrierCount = r.u32();
+  let p_commandBuffer: any;
+  let p_srcStageMask: any;
+  let p_dstStageMask: any;
+  let p_dependencyFlags: any;
+  let p_memoryBarrierCount: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_srcStageMask = w[i + 2];
+      p_dstStageMask = w[i + 3];
+      p_dependencyFlags = w[i + 4];
+      p_memoryBarrierCount = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_srcStageMask = r.u32();
+      p_dstStageMask = r.u32();
+      p_dependencyFlags = r.u32();
+      p_memoryBarrierCount = r.u32();
+    }
+  }
   let p_pMemoryBarriers: any = null;
   {
     const n = r.count(20);
     if (n !== 0) {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPipelineBarrier.pMemoryBarriers", n, want);
-      else p_pMemoryBarriers = r.list(n, S.d_VkMemoryBarrier);
+      else {p_pMemoryBarriers = r.checkedSpan(
+          d.span(25, 20, "struct", S.d_VkMemoryBarrier),
+          n,
+          S.vs_VkMemoryBarrier,
+        );}
     } else {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdPipelineBarrier.pMemoryBarriers", 0, want);
@@ -3614,10 +5359,27 @@ function x_vkCmdPipelineBarrier(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBeginQuery(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
-  const p_flags = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_query: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_query = w[i + 4];
+      p_flags = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3635,9 +5397,24 @@ function x_vkCmdBeginQuery(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdEndQuery(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_query: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_query = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3655,10 +5432,27 @@ function x_vkCmdEndQuery(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdResetQueryPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_firstQuery = r.u32();
-  const p_queryCount = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_firstQuery: any;
+  let p_queryCount: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_firstQuery = w[i + 4];
+      p_queryCount = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_firstQuery = r.u32();
+      p_queryCount = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3676,10 +5470,27 @@ function x_vkCmdResetQueryPool(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdWriteTimestamp(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_pipelineStage = r.i32();
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
+  let p_commandBuffer: any;
+  let p_pipelineStage: any;
+  let p_queryPool: any;
+  let p_query: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_pipelineStage = r.i32v[i + 2];
+      p_queryPool = r.handleAt(w[i + 3], w[i + 4], 12);
+      p_query = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_pipelineStage = r.i32();
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3697,14 +5508,39 @@ function x_vkCmdWriteTimestamp(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyQueryPoolResults(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_firstQuery = r.u32();
-  const p_queryCount = r.u32();
-  const p_dstBuffer = r.handle(9);
-  const p_dstOffset = r.u64();
-  const p_stride = r.u64();
-  const p_flags = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_firstQuery: any;
+  let p_queryCount: any;
+  let p_dstBuffer: any;
+  let p_dstOffset: any;
+  let p_stride: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 52 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_firstQuery = w[i + 4];
+      p_queryCount = w[i + 5];
+      p_dstBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+      p_dstOffset = r.u64At(i + 8);
+      p_stride = r.u64At(i + 10);
+      p_flags = w[i + 12];
+      r.pos = p + 52;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_firstQuery = r.u32();
+      p_queryCount = r.u32();
+      p_dstBuffer = r.handle(9);
+      p_dstOffset = r.u64();
+      p_stride = r.u64();
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3731,18 +5567,37 @@ function x_vkCmdCopyQueryPoolResults(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdPushConstants(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_layout = r.handle(17);
-  const p_stageFlags = r.u32();
-  const p_offset = r.u32();
-  const p_size = r.u32();
+  let p_commandBuffer: any;
+  let p_layout: any;
+  let p_stageFlags: any;
+  let p_offset: any;
+  let p_size: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_layout = r.handleAt(w[i + 2], w[i + 3], 17);
+      p_stageFlags = w[i + 4];
+      p_offset = w[i + 5];
+      p_size = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_layout = r.handle(17);
+      p_stageFlags = r.u32();
+      p_offset = r.u32();
+      p_size = r.u32();
+    }
+  }
   let p_pValues: any = null;
   {
     const n = r.count(1);
     if (n !== 0) {
       const want = Number(p_size ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPushConstants.pValues", n, want);
-      else p_pValues = r.bytes(n);
+      else p_pValues = r.span(d.span(26, 1, "u8", null), n);
     } else {
       const want = Number(p_size ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdPushConstants.pValues", 0, want);
@@ -3765,7 +5620,18 @@ function x_vkCmdPushConstants(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBeginRenderPass(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pRenderPassBegin = r.ptr()
     ? S.d_VkRenderPassBeginInfo(r)
     : r.missing("vkCmdBeginRenderPass.pRenderPassBegin");
@@ -3787,8 +5653,21 @@ function x_vkCmdBeginRenderPass(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdNextSubpass(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_contents = r.i32();
+  let p_commandBuffer: any;
+  let p_contents: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_contents = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_contents = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3806,7 +5685,18 @@ function x_vkCmdNextSubpass(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdEndRenderPass(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3824,15 +5714,28 @@ function x_vkCmdEndRenderPass(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdExecuteCommands(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_commandBufferCount = r.u32();
+  let p_commandBuffer: any;
+  let p_commandBufferCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_commandBufferCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_commandBufferCount = r.u32();
+    }
+  }
   let p_pCommandBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_commandBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdExecuteCommands.pCommandBuffers", n, want);
-      else p_pCommandBuffers = r.handleArray(n, 6);
+      else p_pCommandBuffers = r.handleSpan(d.span(27, 8, "handle", null) as Span<number>, n, 6);
     } else {
       const want = Number(p_commandBufferCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdExecuteCommands.pCommandBuffers", 0, want);
@@ -3872,8 +5775,21 @@ function x_vkEnumerateInstanceVersion(d: CommandDispatch, flags: number): void {
 
 function x_vkBindBufferMemory2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_bindInfoCount = r.u32();
+  let p_device: any;
+  let p_bindInfoCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_bindInfoCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_bindInfoCount = r.u32();
+    }
+  }
   let p_pBindInfos: any = null;
   {
     const n = r.count(36);
@@ -3904,8 +5820,21 @@ function x_vkBindBufferMemory2(d: CommandDispatch, flags: number): void {
 
 function x_vkBindImageMemory2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_bindInfoCount = r.u32();
+  let p_device: any;
+  let p_bindInfoCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_bindInfoCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_bindInfoCount = r.u32();
+    }
+  }
   let p_pBindInfos: any = null;
   {
     const n = r.count(36);
@@ -3936,10 +5865,27 @@ function x_vkBindImageMemory2(d: CommandDispatch, flags: number): void {
 
 function x_vkGetDeviceGroupPeerMemoryFeatures(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_heapIndex = r.u32();
-  const p_localDeviceIndex = r.u32();
-  const p_remoteDeviceIndex = r.u32();
+  let p_device: any;
+  let p_heapIndex: any;
+  let p_localDeviceIndex: any;
+  let p_remoteDeviceIndex: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_heapIndex = w[i + 2];
+      p_localDeviceIndex = w[i + 3];
+      p_remoteDeviceIndex = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_heapIndex = r.u32();
+      p_localDeviceIndex = r.u32();
+      p_remoteDeviceIndex = r.u32();
+    }
+  }
   const p_pPeerMemoryFeatures = r.ptr() ? { value: 0 } : null;
   if (r.bad) return;
   if (p_device === 0) {
@@ -3966,8 +5912,21 @@ function x_vkGetDeviceGroupPeerMemoryFeatures(d: CommandDispatch, flags: number)
 
 function x_vkCmdSetDeviceMask(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_deviceMask = r.u32();
+  let p_commandBuffer: any;
+  let p_deviceMask: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_deviceMask = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_deviceMask = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -3985,13 +5944,36 @@ function x_vkCmdSetDeviceMask(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDispatchBase(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_baseGroupX = r.u32();
-  const p_baseGroupY = r.u32();
-  const p_baseGroupZ = r.u32();
-  const p_groupCountX = r.u32();
-  const p_groupCountY = r.u32();
-  const p_groupCountZ = r.u32();
+  let p_commandBuffer: any;
+  let p_baseGroupX: any;
+  let p_baseGroupY: any;
+  let p_baseGroupZ: any;
+  let p_groupCountX: any;
+  let p_groupCountY: any;
+  let p_groupCountZ: any;
+  {
+    const p = r.pos;
+    if (p + 32 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_baseGroupX = w[i + 2];
+      p_baseGroupY = w[i + 3];
+      p_baseGroupZ = w[i + 4];
+      p_groupCountX = w[i + 5];
+      p_groupCountY = w[i + 6];
+      p_groupCountZ = w[i + 7];
+      r.pos = p + 32;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_baseGroupX = r.u32();
+      p_baseGroupY = r.u32();
+      p_baseGroupZ = r.u32();
+      p_groupCountX = r.u32();
+      p_groupCountY = r.u32();
+      p_groupCountZ = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -4017,7 +5999,18 @@ function x_vkCmdDispatchBase(d: CommandDispatch, flags: number): void {
 
 function x_vkEnumeratePhysicalDeviceGroups(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_instance = r.handle(1);
+  let p_instance: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+      r.pos = p + 8;
+    } else {
+      p_instance = r.handle(1);
+    }
+  }
   const p_pPhysicalDeviceGroupCount = r.ptr() ? { value: r.u32() } : null;
   let p_pPhysicalDeviceGroupProperties: any = null;
   {
@@ -4057,7 +6050,18 @@ function x_vkEnumeratePhysicalDeviceGroups(d: CommandDispatch, flags: number): v
 
 function x_vkGetImageMemoryRequirements2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkImageMemoryRequirementsInfo2(r)
     : r.missing("vkGetImageMemoryRequirements2.pInfo");
@@ -4083,7 +6087,18 @@ function x_vkGetImageMemoryRequirements2(d: CommandDispatch, flags: number): voi
 
 function x_vkGetBufferMemoryRequirements2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferMemoryRequirementsInfo2(r)
     : r.missing("vkGetBufferMemoryRequirements2.pInfo");
@@ -4109,7 +6124,18 @@ function x_vkGetBufferMemoryRequirements2(d: CommandDispatch, flags: number): vo
 
 function x_vkGetImageSparseMemoryRequirements2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkImageSparseMemoryRequirementsInfo2(r)
     : r.missing("vkGetImageSparseMemoryRequirements2.pInfo");
@@ -4152,7 +6178,18 @@ function x_vkGetImageSparseMemoryRequirements2(d: CommandDispatch, flags: number
 
 function x_vkGetPhysicalDeviceFeatures2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pFeatures = r.ptr()
     ? S.p_VkPhysicalDeviceFeatures2(r)
     : r.missing("vkGetPhysicalDeviceFeatures2.pFeatures");
@@ -4175,7 +6212,18 @@ function x_vkGetPhysicalDeviceFeatures2(d: CommandDispatch, flags: number): void
 
 function x_vkGetPhysicalDeviceProperties2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pProperties = r.ptr()
     ? S.p_VkPhysicalDeviceProperties2(r)
     : r.missing("vkGetPhysicalDeviceProperties2.pProperties");
@@ -4198,8 +6246,21 @@ function x_vkGetPhysicalDeviceProperties2(d: CommandDispatch, flags: number): vo
 
 function x_vkGetPhysicalDeviceFormatProperties2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
-  const p_format = r.i32();
+  let p_physicalDevice: any;
+  let p_format: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      p_format = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_physicalDevice = r.handle(2);
+      p_format = r.i32();
+    }
+  }
   const p_pFormatProperties = r.ptr()
     ? S.p_VkFormatProperties2(r)
     : r.missing("vkGetPhysicalDeviceFormatProperties2.pFormatProperties");
@@ -4222,7 +6283,18 @@ function x_vkGetPhysicalDeviceFormatProperties2(d: CommandDispatch, flags: numbe
 
 function x_vkGetPhysicalDeviceImageFormatProperties2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pImageFormatInfo = r.ptr()
     ? S.d_VkPhysicalDeviceImageFormatInfo2(r)
     : r.missing("vkGetPhysicalDeviceImageFormatProperties2.pImageFormatInfo");
@@ -4255,7 +6327,18 @@ function x_vkGetPhysicalDeviceImageFormatProperties2(d: CommandDispatch, flags: 
 
 function x_vkGetPhysicalDeviceQueueFamilyProperties2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pQueueFamilyPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pQueueFamilyProperties: any = null;
   {
@@ -4294,7 +6377,18 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties2(d: CommandDispatch, flags: 
 
 function x_vkGetPhysicalDeviceMemoryProperties2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pMemoryProperties = r.ptr()
     ? S.p_VkPhysicalDeviceMemoryProperties2(r)
     : r.missing("vkGetPhysicalDeviceMemoryProperties2.pMemoryProperties");
@@ -4322,7 +6416,18 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties2(
   flags: number,
 ): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pFormatInfo = r.ptr()
     ? S.d_VkPhysicalDeviceSparseImageFormatInfo2(r)
     : r.missing("vkGetPhysicalDeviceSparseImageFormatProperties2.pFormatInfo");
@@ -4363,9 +6468,24 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties2(
 
 function x_vkTrimCommandPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_commandPool = r.handle(25);
-  const p_flags = r.u32();
+  let p_device: any;
+  let p_commandPool: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+      p_flags = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_device = r.handle(3);
+      p_commandPool = r.handle(25);
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -4383,7 +6503,18 @@ function x_vkTrimCommandPool(d: CommandDispatch, flags: number): void {
 
 function x_vkGetDeviceQueue2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pQueueInfo = r.ptr()
     ? S.d_VkDeviceQueueInfo2(r)
     : r.missing("vkGetDeviceQueue2.pQueueInfo");
@@ -4407,7 +6538,18 @@ function x_vkGetDeviceQueue2(d: CommandDispatch, flags: number): void {
 
 function x_vkCreateSamplerYcbcrConversion(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSamplerYcbcrConversionCreateInfo(r)
     : r.missing("vkCreateSamplerYcbcrConversion.pCreateInfo");
@@ -4440,8 +6582,21 @@ function x_vkCreateSamplerYcbcrConversion(d: CommandDispatch, flags: number): vo
 
 function x_vkDestroySamplerYcbcrConversion(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_ycbcrConversion = r.handle(1000156000);
+  let p_device: any;
+  let p_ycbcrConversion: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_ycbcrConversion = r.handleAt(w[i + 2], w[i + 3], 1000156000);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_ycbcrConversion = r.handle(1000156000);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -4460,7 +6615,18 @@ function x_vkDestroySamplerYcbcrConversion(d: CommandDispatch, flags: number): v
 
 function x_vkCreateDescriptorUpdateTemplate(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorUpdateTemplateCreateInfo(r)
     : r.missing("vkCreateDescriptorUpdateTemplate.pCreateInfo");
@@ -4493,8 +6659,21 @@ function x_vkCreateDescriptorUpdateTemplate(d: CommandDispatch, flags: number): 
 
 function x_vkDestroyDescriptorUpdateTemplate(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorUpdateTemplate = r.handle(1000085000);
+  let p_device: any;
+  let p_descriptorUpdateTemplate: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorUpdateTemplate = r.handle(1000085000);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -4513,9 +6692,24 @@ function x_vkDestroyDescriptorUpdateTemplate(d: CommandDispatch, flags: number):
 
 function x_vkUpdateDescriptorSetWithTemplate(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_descriptorSet = r.handle(23);
-  const p_descriptorUpdateTemplate = r.handle(1000085000);
+  let p_device: any;
+  let p_descriptorSet: any;
+  let p_descriptorUpdateTemplate: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_descriptorSet = r.handleAt(w[i + 2], w[i + 3], 23);
+      p_descriptorUpdateTemplate = r.handleAt(w[i + 4], w[i + 5], 1000085000);
+      r.pos = p + 24;
+    } else {
+      p_device = r.handle(3);
+      p_descriptorSet = r.handle(23);
+      p_descriptorUpdateTemplate = r.handle(1000085000);
+    }
+  }
   const p_pData = r.ptr();
   if (r.bad) return;
   if (p_device === 0) {
@@ -4539,7 +6733,18 @@ function x_vkUpdateDescriptorSetWithTemplate(d: CommandDispatch, flags: number):
 
 function x_vkGetPhysicalDeviceExternalBufferProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pExternalBufferInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalBufferInfo(r)
     : r.missing("vkGetPhysicalDeviceExternalBufferProperties.pExternalBufferInfo");
@@ -4571,7 +6776,18 @@ function x_vkGetPhysicalDeviceExternalBufferProperties(d: CommandDispatch, flags
 
 function x_vkGetPhysicalDeviceExternalFenceProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pExternalFenceInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalFenceInfo(r)
     : r.missing("vkGetPhysicalDeviceExternalFenceProperties.pExternalFenceInfo");
@@ -4603,7 +6819,18 @@ function x_vkGetPhysicalDeviceExternalFenceProperties(d: CommandDispatch, flags:
 
 function x_vkGetPhysicalDeviceExternalSemaphoreProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pExternalSemaphoreInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalSemaphoreInfo(r)
     : r.missing("vkGetPhysicalDeviceExternalSemaphoreProperties.pExternalSemaphoreInfo");
@@ -4635,7 +6862,18 @@ function x_vkGetPhysicalDeviceExternalSemaphoreProperties(d: CommandDispatch, fl
 
 function x_vkGetDescriptorSetLayoutSupport(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorSetLayoutCreateInfo(r)
     : r.missing("vkGetDescriptorSetLayoutSupport.pCreateInfo");
@@ -4661,13 +6899,36 @@ function x_vkGetDescriptorSetLayoutSupport(d: CommandDispatch, flags: number): v
 
 function x_vkCmdDrawIndirectCount(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_countBuffer = r.handle(9);
-  const p_countBufferOffset = r.u64();
-  const p_maxDrawCount = r.u32();
-  const p_stride = r.u32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_countBuffer: any;
+  let p_countBufferOffset: any;
+  let p_maxDrawCount: any;
+  let p_stride: any;
+  {
+    const p = r.pos;
+    if (p + 48 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+      p_countBufferOffset = r.u64At(i + 8);
+      p_maxDrawCount = w[i + 10];
+      p_stride = w[i + 11];
+      r.pos = p + 48;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_countBuffer = r.handle(9);
+      p_countBufferOffset = r.u64();
+      p_maxDrawCount = r.u32();
+      p_stride = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -4693,13 +6954,36 @@ function x_vkCmdDrawIndirectCount(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawIndexedIndirectCount(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_countBuffer = r.handle(9);
-  const p_countBufferOffset = r.u64();
-  const p_maxDrawCount = r.u32();
-  const p_stride = r.u32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_countBuffer: any;
+  let p_countBufferOffset: any;
+  let p_maxDrawCount: any;
+  let p_stride: any;
+  {
+    const p = r.pos;
+    if (p + 48 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+      p_countBufferOffset = r.u64At(i + 8);
+      p_maxDrawCount = w[i + 10];
+      p_stride = w[i + 11];
+      r.pos = p + 48;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_countBuffer = r.handle(9);
+      p_countBufferOffset = r.u64();
+      p_maxDrawCount = r.u32();
+      p_stride = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -4725,7 +7009,18 @@ function x_vkCmdDrawIndexedIndirectCount(d: CommandDispatch, flags: number): voi
 
 function x_vkCreateRenderPass2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRenderPassCreateInfo2(r)
     : r.missing("vkCreateRenderPass2.pCreateInfo");
@@ -4751,7 +7046,18 @@ function x_vkCreateRenderPass2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBeginRenderPass2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pRenderPassBegin = r.ptr()
     ? S.d_VkRenderPassBeginInfo(r)
     : r.missing("vkCmdBeginRenderPass2.pRenderPassBegin");
@@ -4775,7 +7081,18 @@ function x_vkCmdBeginRenderPass2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdNextSubpass2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pSubpassBeginInfo = r.ptr()
     ? S.d_VkSubpassBeginInfo(r)
     : r.missing("vkCmdNextSubpass2.pSubpassBeginInfo");
@@ -4799,7 +7116,18 @@ function x_vkCmdNextSubpass2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdEndRenderPass2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pSubpassEndInfo = r.ptr()
     ? S.d_VkSubpassEndInfo(r)
     : r.missing("vkCmdEndRenderPass2.pSubpassEndInfo");
@@ -4820,10 +7148,27 @@ function x_vkCmdEndRenderPass2(d: CommandDispatch, flags: number): void {
 
 function x_vkResetQueryPool(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_queryPool = r.handle(12);
-  const p_firstQuery = r.u32();
-  const p_queryCount = r.u32();
+  let p_device: any;
+  let p_queryPool: any;
+  let p_firstQuery: any;
+  let p_queryCount: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_firstQuery = w[i + 4];
+      p_queryCount = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_device = r.handle(3);
+      p_queryPool = r.handle(12);
+      p_firstQuery = r.u32();
+      p_queryCount = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -4841,8 +7186,21 @@ function x_vkResetQueryPool(d: CommandDispatch, flags: number): void {
 
 function x_vkGetSemaphoreCounterValue(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_semaphore = r.handle(5);
+  let p_device: any;
+  let p_semaphore: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_semaphore = r.handle(5);
+    }
+  }
   const p_pValue = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
   if (p_device === 0) {
@@ -4864,7 +7222,18 @@ function x_vkGetSemaphoreCounterValue(d: CommandDispatch, flags: number): void {
 
 function x_vkWaitSemaphores(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pWaitInfo = r.ptr()
     ? S.d_VkSemaphoreWaitInfo(r)
     : r.missing("vkWaitSemaphores.pWaitInfo");
@@ -4887,7 +7256,18 @@ function x_vkWaitSemaphores(d: CommandDispatch, flags: number): void {
 
 function x_vkSignalSemaphore(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pSignalInfo = r.ptr()
     ? S.d_VkSemaphoreSignalInfo(r)
     : r.missing("vkSignalSemaphore.pSignalInfo");
@@ -4909,7 +7289,18 @@ function x_vkSignalSemaphore(d: CommandDispatch, flags: number): void {
 
 function x_vkGetBufferDeviceAddress(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferDeviceAddressInfo(r)
     : r.missing("vkGetBufferDeviceAddress.pInfo");
@@ -4931,7 +7322,18 @@ function x_vkGetBufferDeviceAddress(d: CommandDispatch, flags: number): void {
 
 function x_vkGetBufferOpaqueCaptureAddress(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferDeviceAddressInfo(r)
     : r.missing("vkGetBufferOpaqueCaptureAddress.pInfo");
@@ -4953,7 +7355,18 @@ function x_vkGetBufferOpaqueCaptureAddress(d: CommandDispatch, flags: number): v
 
 function x_vkGetDeviceMemoryOpaqueCaptureAddress(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceMemoryOpaqueCaptureAddressInfo(r)
     : r.missing("vkGetDeviceMemoryOpaqueCaptureAddress.pInfo");
@@ -4991,7 +7404,18 @@ function x_vkSetReplyCommandStreamMESA(d: CommandDispatch, flags: number): void 
 
 function x_vkSeekReplyCommandStreamMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_position = r.u64();
+  let p_position: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_position = r.u64At(i + 0);
+      r.pos = p + 8;
+    } else {
+      p_position = r.u64();
+    }
+  }
   if (r.bad) return;
   d.h.vkSeekReplyCommandStreamMESA!(p_position);
   if ((flags & 1) !== 0) {
@@ -5005,14 +7429,25 @@ function x_vkSeekReplyCommandStreamMESA(d: CommandDispatch, flags: number): void
 
 function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_streamCount = r.u32();
+  let p_streamCount: any;
+  {
+    const p = r.pos;
+    if (p + 4 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_streamCount = w[i + 0];
+      r.pos = p + 4;
+    } else {
+      p_streamCount = r.u32();
+    }
+  }
   let p_pStreams: any = null;
   {
     const n = r.count(20);
     if (n !== 0) {
       const want = Number(p_streamCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pStreams", n, want);
-      else p_pStreams = r.list(n, S.d_VkCommandStreamDescriptionMESA);
+      else p_pStreams = r.span(d.span(28, 20, "struct", S.d_VkCommandStreamDescriptionMESA), n);
     } else {
       const want = Number(p_streamCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkExecuteCommandStreamsMESA.pStreams", 0, want);
@@ -5024,7 +7459,7 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
     if (n !== 0) {
       const want = Number(p_streamCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pReplyPositions", n, want);
-      else p_pReplyPositions = r.u64Array(n);
+      else p_pReplyPositions = r.span(d.span(29, 8, "u64", null), n);
     }
   }
   const p_dependencyCount = r.u32();
@@ -5034,7 +7469,7 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
     if (n !== 0) {
       const want = Number(p_dependencyCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pDependencies", n, want);
-      else p_pDependencies = r.list(n, S.d_VkCommandStreamDependencyMESA);
+      else p_pDependencies = r.span(d.span(30, 8, "struct", S.d_VkCommandStreamDependencyMESA), n);
     } else {
       const want = Number(p_dependencyCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkExecuteCommandStreamsMESA.pDependencies", 0, want);
@@ -5061,16 +7496,31 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstBinding = r.u32();
-  const p_bindingCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstBinding: any;
+  let p_bindingCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstBinding = w[i + 2];
+      p_bindingCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstBinding = r.u32();
+      p_bindingCount = r.u32();
+    }
+  }
   let p_pBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pBuffers", n, want);
-      else p_pBuffers = r.handleArray(n, 9);
+      else p_pBuffers = r.handleSpan(d.span(31, 8, "handle", null) as Span<number>, n, 9);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pBuffers", 0, want);
@@ -5082,7 +7532,7 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pOffsets", n, want);
-      else p_pOffsets = r.u64Array(n);
+      else p_pOffsets = r.span(d.span(32, 8, "u64", null), n);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pOffsets", 0, want);
@@ -5094,7 +7544,7 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pSizes", n, want);
-      else p_pSizes = r.u64Array(n);
+      else p_pSizes = r.span(d.span(33, 8, "u64", null), n);
     }
   }
   if (r.bad) return;
@@ -5121,16 +7571,31 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
 
 function x_vkCmdBeginTransformFeedbackEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstCounterBuffer = r.u32();
-  const p_counterBufferCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstCounterBuffer: any;
+  let p_counterBufferCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstCounterBuffer = w[i + 2];
+      p_counterBufferCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstCounterBuffer = r.u32();
+      p_counterBufferCount = r.u32();
+    }
+  }
   let p_pCounterBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBeginTransformFeedbackEXT.pCounterBuffers", n, want);
-      else p_pCounterBuffers = r.handleArray(n, 9);
+      else p_pCounterBuffers = r.handleSpan(d.span(34, 8, "handle", null) as Span<number>, n, 9);
     }
   }
   let p_pCounterBufferOffsets: any = null;
@@ -5140,7 +7605,7 @@ function x_vkCmdBeginTransformFeedbackEXT(d: CommandDispatch, flags: number): vo
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) {
         r.sizeMismatch("vkCmdBeginTransformFeedbackEXT.pCounterBufferOffsets", n, want);
-      } else p_pCounterBufferOffsets = r.u64Array(n);
+      } else p_pCounterBufferOffsets = r.span(d.span(35, 8, "u64", null), n);
     }
   }
   if (r.bad) return;
@@ -5166,16 +7631,31 @@ function x_vkCmdBeginTransformFeedbackEXT(d: CommandDispatch, flags: number): vo
 
 function x_vkCmdEndTransformFeedbackEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstCounterBuffer = r.u32();
-  const p_counterBufferCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstCounterBuffer: any;
+  let p_counterBufferCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstCounterBuffer = w[i + 2];
+      p_counterBufferCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstCounterBuffer = r.u32();
+      p_counterBufferCount = r.u32();
+    }
+  }
   let p_pCounterBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdEndTransformFeedbackEXT.pCounterBuffers", n, want);
-      else p_pCounterBuffers = r.handleArray(n, 9);
+      else p_pCounterBuffers = r.handleSpan(d.span(36, 8, "handle", null) as Span<number>, n, 9);
     }
   }
   let p_pCounterBufferOffsets: any = null;
@@ -5184,7 +7664,7 @@ function x_vkCmdEndTransformFeedbackEXT(d: CommandDispatch, flags: number): void
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdEndTransformFeedbackEXT.pCounterBufferOffsets", n, want);
-      else p_pCounterBufferOffsets = r.u64Array(n);
+      else p_pCounterBufferOffsets = r.span(d.span(37, 8, "u64", null), n);
     }
   }
   if (r.bad) return;
@@ -5210,11 +7690,30 @@ function x_vkCmdEndTransformFeedbackEXT(d: CommandDispatch, flags: number): void
 
 function x_vkCmdBeginQueryIndexedEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
-  const p_flags = r.u32();
-  const p_index = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_query: any;
+  let p_flags: any;
+  let p_index: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_query = w[i + 4];
+      p_flags = w[i + 5];
+      p_index = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+      p_flags = r.u32();
+      p_index = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5232,10 +7731,27 @@ function x_vkCmdBeginQueryIndexedEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdEndQueryIndexedEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
-  const p_index = r.u32();
+  let p_commandBuffer: any;
+  let p_queryPool: any;
+  let p_query: any;
+  let p_index: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+      p_query = w[i + 4];
+      p_index = w[i + 5];
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+      p_index = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5253,13 +7769,36 @@ function x_vkCmdEndQueryIndexedEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawIndirectByteCountEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_instanceCount = r.u32();
-  const p_firstInstance = r.u32();
-  const p_counterBuffer = r.handle(9);
-  const p_counterBufferOffset = r.u64();
-  const p_counterOffset = r.u32();
-  const p_vertexStride = r.u32();
+  let p_commandBuffer: any;
+  let p_instanceCount: any;
+  let p_firstInstance: any;
+  let p_counterBuffer: any;
+  let p_counterBufferOffset: any;
+  let p_counterOffset: any;
+  let p_vertexStride: any;
+  {
+    const p = r.pos;
+    if (p + 40 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_instanceCount = w[i + 2];
+      p_firstInstance = w[i + 3];
+      p_counterBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
+      p_counterBufferOffset = r.u64At(i + 6);
+      p_counterOffset = w[i + 8];
+      p_vertexStride = w[i + 9];
+      r.pos = p + 40;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_instanceCount = r.u32();
+      p_firstInstance = r.u32();
+      p_counterBuffer = r.handle(9);
+      p_counterBufferOffset = r.u64();
+      p_counterOffset = r.u32();
+      p_vertexStride = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5285,8 +7824,21 @@ function x_vkCmdDrawIndirectByteCountEXT(d: CommandDispatch, flags: number): voi
 
 function x_vkGetImageDrmFormatModifierPropertiesEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pProperties = r.ptr()
     ? S.p_VkImageDrmFormatModifierPropertiesEXT(r)
     : r.missing("vkGetImageDrmFormatModifierPropertiesEXT.pProperties");
@@ -5310,7 +7862,18 @@ function x_vkGetImageDrmFormatModifierPropertiesEXT(d: CommandDispatch, flags: n
 
 function x_vkCreateRingMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
+  let p_ring: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      r.pos = p + 8;
+    } else {
+      p_ring = r.u64();
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRingCreateInfoMESA(r)
     : r.missing("vkCreateRingMESA.pCreateInfo");
@@ -5327,7 +7890,18 @@ function x_vkCreateRingMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyRingMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
+  let p_ring: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      r.pos = p + 8;
+    } else {
+      p_ring = r.u64();
+    }
+  }
   if (r.bad) return;
   d.h.vkDestroyRingMESA!(p_ring);
   if ((flags & 1) !== 0) {
@@ -5341,9 +7915,24 @@ function x_vkDestroyRingMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkNotifyRingMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
-  const p_seqno = r.u32();
-  const p_flags = r.u32();
+  let p_ring: any;
+  let p_seqno: any;
+  let p_flags: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      p_seqno = w[i + 2];
+      p_flags = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_ring = r.u64();
+      p_seqno = r.u32();
+      p_flags = r.u32();
+    }
+  }
   if (r.bad) return;
   d.h.vkNotifyRingMESA!(p_ring, p_seqno, p_flags);
   if ((flags & 1) !== 0) {
@@ -5357,9 +7946,24 @@ function x_vkNotifyRingMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkWriteRingExtraMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
-  const p_offset = r.u64();
-  const p_value = r.u32();
+  let p_ring: any;
+  let p_offset: any;
+  let p_value: any;
+  {
+    const p = r.pos;
+    if (p + 20 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      p_offset = r.u64At(i + 2);
+      p_value = w[i + 4];
+      r.pos = p + 20;
+    } else {
+      p_ring = r.u64();
+      p_offset = r.u64();
+      p_value = r.u32();
+    }
+  }
   if (r.bad) return;
   d.h.vkWriteRingExtraMESA!(p_ring, p_offset, p_value);
   if ((flags & 1) !== 0) {
@@ -5373,8 +7977,21 @@ function x_vkWriteRingExtraMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkGetMemoryResourcePropertiesMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_resourceId = r.u32();
+  let p_device: any;
+  let p_resourceId: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_resourceId = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_resourceId = r.u32();
+    }
+  }
   const p_pMemoryResourceProperties = r.ptr()
     ? S.p_VkMemoryResourcePropertiesMESA(r)
     : r.missing("vkGetMemoryResourcePropertiesMESA.pMemoryResourceProperties");
@@ -5404,7 +8021,18 @@ function x_vkGetMemoryResourcePropertiesMESA(d: CommandDispatch, flags: number):
 
 function x_vkGetMemoryFdKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkMemoryGetFdInfoKHR(r)
     : r.missing("vkGetMemoryFdKHR.pGetFdInfo");
@@ -5429,9 +8057,24 @@ function x_vkGetMemoryFdKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkGetMemoryFdPropertiesKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_handleType = r.i32();
-  const p_fd = r.i32();
+  let p_device: any;
+  let p_handleType: any;
+  let p_fd: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_handleType = r.i32v[i + 2];
+      p_fd = r.i32v[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_handleType = r.i32();
+      p_fd = r.i32();
+    }
+  }
   const p_pMemoryFdProperties = r.ptr()
     ? S.p_VkMemoryFdPropertiesKHR(r)
     : r.missing("vkGetMemoryFdPropertiesKHR.pMemoryFdProperties");
@@ -5455,7 +8098,18 @@ function x_vkGetMemoryFdPropertiesKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkGetPhysicalDeviceToolProperties(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pToolCount = r.ptr() ? { value: r.u32() } : null;
   let p_pToolProperties: any = null;
   {
@@ -5494,7 +8148,18 @@ function x_vkGetPhysicalDeviceToolProperties(d: CommandDispatch, flags: number):
 
 function x_vkCreatePrivateDataSlot(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPrivateDataSlotCreateInfo(r)
     : r.missing("vkCreatePrivateDataSlot.pCreateInfo");
@@ -5527,8 +8192,21 @@ function x_vkCreatePrivateDataSlot(d: CommandDispatch, flags: number): void {
 
 function x_vkDestroyPrivateDataSlot(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_privateDataSlot = r.handle(1000295000);
+  let p_device: any;
+  let p_privateDataSlot: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_privateDataSlot = r.handleAt(w[i + 2], w[i + 3], 1000295000);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_privateDataSlot = r.handle(1000295000);
+    }
+  }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
   if (p_device === 0) {
@@ -5547,11 +8225,30 @@ function x_vkDestroyPrivateDataSlot(d: CommandDispatch, flags: number): void {
 
 function x_vkSetPrivateData(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_objectType = r.i32();
-  const p_objectHandle = r.u64();
-  const p_privateDataSlot = r.handle(1000295000);
-  const p_data = r.u64();
+  let p_device: any;
+  let p_objectType: any;
+  let p_objectHandle: any;
+  let p_privateDataSlot: any;
+  let p_data: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_objectType = r.i32v[i + 2];
+      p_objectHandle = r.u64At(i + 3);
+      p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
+      p_data = r.u64At(i + 7);
+      r.pos = p + 36;
+    } else {
+      p_device = r.handle(3);
+      p_objectType = r.i32();
+      p_objectHandle = r.u64();
+      p_privateDataSlot = r.handle(1000295000);
+      p_data = r.u64();
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -5576,10 +8273,27 @@ function x_vkSetPrivateData(d: CommandDispatch, flags: number): void {
 
 function x_vkGetPrivateData(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_objectType = r.i32();
-  const p_objectHandle = r.u64();
-  const p_privateDataSlot = r.handle(1000295000);
+  let p_device: any;
+  let p_objectType: any;
+  let p_objectHandle: any;
+  let p_privateDataSlot: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_objectType = r.i32v[i + 2];
+      p_objectHandle = r.u64At(i + 3);
+      p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
+      r.pos = p + 28;
+    } else {
+      p_device = r.handle(3);
+      p_objectType = r.i32();
+      p_objectHandle = r.u64();
+      p_privateDataSlot = r.handle(1000295000);
+    }
+  }
   const p_pData = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
   if (p_device === 0) {
@@ -5600,8 +8314,21 @@ function x_vkGetPrivateData(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetEvent2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_event = r.handle(11);
+  let p_commandBuffer: any;
+  let p_event: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_event = r.handle(11);
+    }
+  }
   const p_pDependencyInfo = r.ptr()
     ? S.d_VkDependencyInfo(r)
     : r.missing("vkCmdSetEvent2.pDependencyInfo");
@@ -5622,9 +8349,24 @@ function x_vkCmdSetEvent2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdResetEvent2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_event = r.handle(11);
-  const p_stageMask = r.u64();
+  let p_commandBuffer: any;
+  let p_event: any;
+  let p_stageMask: any;
+  {
+    const p = r.pos;
+    if (p + 24 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+      p_stageMask = r.u64At(i + 4);
+      r.pos = p + 24;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_event = r.handle(11);
+      p_stageMask = r.u64();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5642,15 +8384,28 @@ function x_vkCmdResetEvent2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdWaitEvents2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_eventCount = r.u32();
+  let p_commandBuffer: any;
+  let p_eventCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_eventCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_eventCount = r.u32();
+    }
+  }
   let p_pEvents: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_eventCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents2.pEvents", n, want);
-      else p_pEvents = r.handleArray(n, 11);
+      else p_pEvents = r.handleSpan(d.span(38, 8, "handle", null) as Span<number>, n, 11);
     } else {
       const want = Number(p_eventCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdWaitEvents2.pEvents", 0, want);
@@ -5685,7 +8440,18 @@ function x_vkCmdWaitEvents2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdPipelineBarrier2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pDependencyInfo = r.ptr()
     ? S.d_VkDependencyInfo(r)
     : r.missing("vkCmdPipelineBarrier2.pDependencyInfo");
@@ -5706,10 +8472,27 @@ function x_vkCmdPipelineBarrier2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdWriteTimestamp2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_stage = r.u64();
-  const p_queryPool = r.handle(12);
-  const p_query = r.u32();
+  let p_commandBuffer: any;
+  let p_stage: any;
+  let p_queryPool: any;
+  let p_query: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_stage = r.u64At(i + 2);
+      p_queryPool = r.handleAt(w[i + 4], w[i + 5], 12);
+      p_query = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_stage = r.u64();
+      p_queryPool = r.handle(12);
+      p_query = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5727,8 +8510,21 @@ function x_vkCmdWriteTimestamp2(d: CommandDispatch, flags: number): void {
 
 function x_vkQueueSubmit2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_queue = r.handle(4);
-  const p_submitCount = r.u32();
+  let p_queue: any;
+  let p_submitCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+      p_submitCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_queue = r.handle(4);
+      p_submitCount = r.u32();
+    }
+  }
   let p_pSubmits: any = null;
   {
     const n = r.count(52);
@@ -5760,7 +8556,18 @@ function x_vkQueueSubmit2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyBuffer2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pCopyBufferInfo = r.ptr()
     ? S.d_VkCopyBufferInfo2(r)
     : r.missing("vkCmdCopyBuffer2.pCopyBufferInfo");
@@ -5781,7 +8588,18 @@ function x_vkCmdCopyBuffer2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyImage2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pCopyImageInfo = r.ptr()
     ? S.d_VkCopyImageInfo2(r)
     : r.missing("vkCmdCopyImage2.pCopyImageInfo");
@@ -5802,7 +8620,18 @@ function x_vkCmdCopyImage2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyBufferToImage2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pCopyBufferToImageInfo = r.ptr()
     ? S.d_VkCopyBufferToImageInfo2(r)
     : r.missing("vkCmdCopyBufferToImage2.pCopyBufferToImageInfo");
@@ -5823,7 +8652,18 @@ function x_vkCmdCopyBufferToImage2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdCopyImageToBuffer2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pCopyImageToBufferInfo = r.ptr()
     ? S.d_VkCopyImageToBufferInfo2(r)
     : r.missing("vkCmdCopyImageToBuffer2.pCopyImageToBufferInfo");
@@ -5844,7 +8684,18 @@ function x_vkCmdCopyImageToBuffer2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBlitImage2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pBlitImageInfo = r.ptr()
     ? S.d_VkBlitImageInfo2(r)
     : r.missing("vkCmdBlitImage2.pBlitImageInfo");
@@ -5865,7 +8716,18 @@ function x_vkCmdBlitImage2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdResolveImage2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pResolveImageInfo = r.ptr()
     ? S.d_VkResolveImageInfo2(r)
     : r.missing("vkCmdResolveImage2.pResolveImageInfo");
@@ -5886,7 +8748,18 @@ function x_vkCmdResolveImage2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBeginRendering(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pRenderingInfo = r.ptr()
     ? S.d_VkRenderingInfo(r)
     : r.missing("vkCmdBeginRendering.pRenderingInfo");
@@ -5907,7 +8780,18 @@ function x_vkCmdBeginRendering(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdEndRendering(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5925,8 +8809,21 @@ function x_vkCmdEndRendering(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetCullMode(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_cullMode = r.u32();
+  let p_commandBuffer: any;
+  let p_cullMode: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_cullMode = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_cullMode = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5944,8 +8841,21 @@ function x_vkCmdSetCullMode(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetFrontFace(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_frontFace = r.i32();
+  let p_commandBuffer: any;
+  let p_frontFace: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_frontFace = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_frontFace = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5963,8 +8873,21 @@ function x_vkCmdSetFrontFace(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetPrimitiveTopology(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_primitiveTopology = r.i32();
+  let p_commandBuffer: any;
+  let p_primitiveTopology: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_primitiveTopology = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_primitiveTopology = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -5982,15 +8905,28 @@ function x_vkCmdSetPrimitiveTopology(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetViewportWithCount(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_viewportCount = r.u32();
+  let p_commandBuffer: any;
+  let p_viewportCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_viewportCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_viewportCount = r.u32();
+    }
+  }
   let p_pViewports: any = null;
   {
     const n = r.count(24);
     if (n !== 0) {
       const want = Number(p_viewportCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetViewportWithCount.pViewports", n, want);
-      else p_pViewports = r.list(n, S.d_VkViewport);
+      else p_pViewports = r.span(d.span(39, 24, "struct", S.d_VkViewport), n);
     } else {
       const want = Number(p_viewportCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetViewportWithCount.pViewports", 0, want);
@@ -6013,15 +8949,28 @@ function x_vkCmdSetViewportWithCount(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetScissorWithCount(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_scissorCount = r.u32();
+  let p_commandBuffer: any;
+  let p_scissorCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_scissorCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_scissorCount = r.u32();
+    }
+  }
   let p_pScissors: any = null;
   {
     const n = r.count(16);
     if (n !== 0) {
       const want = Number(p_scissorCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetScissorWithCount.pScissors", n, want);
-      else p_pScissors = r.list(n, S.d_VkRect2D);
+      else p_pScissors = r.span(d.span(40, 16, "struct", S.d_VkRect2D), n);
     } else {
       const want = Number(p_scissorCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetScissorWithCount.pScissors", 0, want);
@@ -6044,16 +8993,31 @@ function x_vkCmdSetScissorWithCount(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstBinding = r.u32();
-  const p_bindingCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstBinding: any;
+  let p_bindingCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstBinding = w[i + 2];
+      p_bindingCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstBinding = r.u32();
+      p_bindingCount = r.u32();
+    }
+  }
   let p_pBuffers: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pBuffers", n, want);
-      else p_pBuffers = r.handleArray(n, 9);
+      else p_pBuffers = r.handleSpan(d.span(41, 8, "handle", null) as Span<number>, n, 9);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindVertexBuffers2.pBuffers", 0, want);
@@ -6065,7 +9029,7 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pOffsets", n, want);
-      else p_pOffsets = r.u64Array(n);
+      else p_pOffsets = r.span(d.span(42, 8, "u64", null), n);
     } else {
       const want = Number(p_bindingCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdBindVertexBuffers2.pOffsets", 0, want);
@@ -6077,7 +9041,7 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pSizes", n, want);
-      else p_pSizes = r.u64Array(n);
+      else p_pSizes = r.span(d.span(43, 8, "u64", null), n);
     }
   }
   let p_pStrides: any = null;
@@ -6086,7 +9050,7 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pStrides", n, want);
-      else p_pStrides = r.u64Array(n);
+      else p_pStrides = r.span(d.span(44, 8, "u64", null), n);
     }
   }
   if (r.bad) return;
@@ -6114,8 +9078,21 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthTestEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthTestEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthTestEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthTestEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthTestEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6133,8 +9110,21 @@ function x_vkCmdSetDepthTestEnable(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthWriteEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthWriteEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthWriteEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthWriteEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthWriteEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6152,8 +9142,21 @@ function x_vkCmdSetDepthWriteEnable(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthCompareOp(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthCompareOp = r.i32();
+  let p_commandBuffer: any;
+  let p_depthCompareOp: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthCompareOp = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthCompareOp = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6171,8 +9174,21 @@ function x_vkCmdSetDepthCompareOp(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetDepthBoundsTestEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthBoundsTestEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthBoundsTestEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthBoundsTestEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthBoundsTestEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6190,8 +9206,21 @@ function x_vkCmdSetDepthBoundsTestEnable(d: CommandDispatch, flags: number): voi
 
 function x_vkCmdSetStencilTestEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_stencilTestEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_stencilTestEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_stencilTestEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_stencilTestEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6209,12 +9238,33 @@ function x_vkCmdSetStencilTestEnable(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetStencilOp(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_faceMask = r.u32();
-  const p_failOp = r.i32();
-  const p_passOp = r.i32();
-  const p_depthFailOp = r.i32();
-  const p_compareOp = r.i32();
+  let p_commandBuffer: any;
+  let p_faceMask: any;
+  let p_failOp: any;
+  let p_passOp: any;
+  let p_depthFailOp: any;
+  let p_compareOp: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_faceMask = w[i + 2];
+      p_failOp = r.i32v[i + 3];
+      p_passOp = r.i32v[i + 4];
+      p_depthFailOp = r.i32v[i + 5];
+      p_compareOp = r.i32v[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_faceMask = r.u32();
+      p_failOp = r.i32();
+      p_passOp = r.i32();
+      p_depthFailOp = r.i32();
+      p_compareOp = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6239,8 +9289,21 @@ function x_vkCmdSetStencilOp(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetRasterizerDiscardEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_rasterizerDiscardEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_rasterizerDiscardEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_rasterizerDiscardEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_rasterizerDiscardEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6258,8 +9321,21 @@ function x_vkCmdSetRasterizerDiscardEnable(d: CommandDispatch, flags: number): v
 
 function x_vkCmdSetDepthBiasEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthBiasEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthBiasEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthBiasEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthBiasEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6277,8 +9353,21 @@ function x_vkCmdSetDepthBiasEnable(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetPrimitiveRestartEnable(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_primitiveRestartEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_primitiveRestartEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_primitiveRestartEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_primitiveRestartEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6296,7 +9385,18 @@ function x_vkCmdSetPrimitiveRestartEnable(d: CommandDispatch, flags: number): vo
 
 function x_vkGetDeviceBufferMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceBufferMemoryRequirements(r)
     : r.missing("vkGetDeviceBufferMemoryRequirements.pInfo");
@@ -6322,7 +9422,18 @@ function x_vkGetDeviceBufferMemoryRequirements(d: CommandDispatch, flags: number
 
 function x_vkGetDeviceImageMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageMemoryRequirements(r)
     : r.missing("vkGetDeviceImageMemoryRequirements.pInfo");
@@ -6348,7 +9459,18 @@ function x_vkGetDeviceImageMemoryRequirements(d: CommandDispatch, flags: number)
 
 function x_vkGetDeviceImageSparseMemoryRequirements(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageMemoryRequirements(r)
     : r.missing("vkGetDeviceImageSparseMemoryRequirements.pInfo");
@@ -6395,8 +9517,21 @@ function x_vkGetDeviceImageSparseMemoryRequirements(d: CommandDispatch, flags: n
 
 function x_vkCmdSetPatchControlPointsEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_patchControlPoints = r.u32();
+  let p_commandBuffer: any;
+  let p_patchControlPoints: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_patchControlPoints = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_patchControlPoints = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6414,8 +9549,21 @@ function x_vkCmdSetPatchControlPointsEXT(d: CommandDispatch, flags: number): voi
 
 function x_vkCmdSetLogicOpEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_logicOp = r.i32();
+  let p_commandBuffer: any;
+  let p_logicOp: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_logicOp = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_logicOp = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6433,7 +9581,18 @@ function x_vkCmdSetLogicOpEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pTimeDomainCount = r.ptr() ? { value: r.u32() } : null;
   let p_pTimeDomains: any = null;
   {
@@ -6471,15 +9630,32 @@ function x_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(d: CommandDispatch, fl
 
 function x_vkGetCalibratedTimestampsEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_timestampCount = r.u32();
+  let p_device: any;
+  let p_timestampCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_timestampCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_device = r.handle(3);
+      p_timestampCount = r.u32();
+    }
+  }
   let p_pTimestampInfos: any = null;
   {
     const n = r.count(16);
     if (n !== 0) {
       const want = Number(p_timestampCount ?? 0);
       if (n !== want) r.sizeMismatch("vkGetCalibratedTimestampsEXT.pTimestampInfos", n, want);
-      else p_pTimestampInfos = r.list(n, S.d_VkCalibratedTimestampInfoEXT);
+      else {p_pTimestampInfos = r.checkedSpan(
+          d.span(45, 16, "struct", S.d_VkCalibratedTimestampInfoEXT),
+          n,
+          S.vs_VkCalibratedTimestampInfoEXT,
+        );}
     } else {
       const want = Number(p_timestampCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkGetCalibratedTimestampsEXT.pTimestampInfos", 0, want);
@@ -6523,9 +9699,24 @@ function x_vkGetCalibratedTimestampsEXT(d: CommandDispatch, flags: number): void
 
 function x_vkCmdSetLineStippleEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_lineStippleFactor = r.u32();
-  const p_lineStipplePattern = r.u16v();
+  let p_commandBuffer: any;
+  let p_lineStippleFactor: any;
+  let p_lineStipplePattern: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_lineStippleFactor = w[i + 2];
+      p_lineStipplePattern = w[i + 3] & 0xffff;
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_lineStippleFactor = r.u32();
+      p_lineStipplePattern = r.u16v();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6543,7 +9734,18 @@ function x_vkCmdSetLineStippleEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkImportFenceFdKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pImportFenceFdInfo = r.ptr()
     ? S.d_VkImportFenceFdInfoKHR(r)
     : r.missing("vkImportFenceFdKHR.pImportFenceFdInfo");
@@ -6565,7 +9767,18 @@ function x_vkImportFenceFdKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkGetFenceFdKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkFenceGetFdInfoKHR(r)
     : r.missing("vkGetFenceFdKHR.pGetFdInfo");
@@ -6590,7 +9803,18 @@ function x_vkGetFenceFdKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdBeginConditionalRenderingEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pConditionalRenderingBegin = r.ptr()
     ? S.d_VkConditionalRenderingBeginInfoEXT(r)
     : r.missing("vkCmdBeginConditionalRenderingEXT.pConditionalRenderingBegin");
@@ -6611,7 +9835,18 @@ function x_vkCmdBeginConditionalRenderingEXT(d: CommandDispatch, flags: number):
 
 function x_vkCmdEndConditionalRenderingEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -6629,7 +9864,18 @@ function x_vkCmdEndConditionalRenderingEXT(d: CommandDispatch, flags: number): v
 
 function x_vkImportSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pImportSemaphoreFdInfo = r.ptr()
     ? S.d_VkImportSemaphoreFdInfoKHR(r)
     : r.missing("vkImportSemaphoreFdKHR.pImportSemaphoreFdInfo");
@@ -6651,7 +9897,18 @@ function x_vkImportSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkGetSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkSemaphoreGetFdInfoKHR(r)
     : r.missing("vkGetSemaphoreFdKHR.pGetFdInfo");
@@ -6676,8 +9933,21 @@ function x_vkGetSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkResetFenceResourceMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_fence = r.handle(7);
+  let p_device: any;
+  let p_fence: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_fence = r.handle(7);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -6695,8 +9965,21 @@ function x_vkResetFenceResourceMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkWaitSemaphoreResourceMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_semaphore = r.handle(5);
+  let p_device: any;
+  let p_semaphore: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_semaphore = r.handle(5);
+    }
+  }
   if (r.bad) return;
   if (p_device === 0) {
     r.fail("NULL VkDevice");
@@ -6714,7 +9997,18 @@ function x_vkWaitSemaphoreResourceMESA(d: CommandDispatch, flags: number): void 
 
 function x_vkImportSemaphoreResourceMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pImportSemaphoreResourceInfo = r.ptr()
     ? S.d_VkImportSemaphoreResourceInfoMESA(r)
     : r.missing("vkImportSemaphoreResourceMESA.pImportSemaphoreResourceInfo");
@@ -6735,15 +10029,28 @@ function x_vkImportSemaphoreResourceMESA(d: CommandDispatch, flags: number): voi
 
 function x_vkCmdDrawMultiEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_drawCount = r.u32();
+  let p_commandBuffer: any;
+  let p_drawCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_drawCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_drawCount = r.u32();
+    }
+  }
   let p_pVertexInfo: any = null;
   {
     const n = r.count(8);
     if (n !== 0) {
       const want = Number(p_drawCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdDrawMultiEXT.pVertexInfo", n, want);
-      else p_pVertexInfo = r.list(n, S.d_VkMultiDrawInfoEXT);
+      else p_pVertexInfo = r.span(d.span(46, 8, "struct", S.d_VkMultiDrawInfoEXT), n);
     }
   }
   const p_instanceCount = r.u32();
@@ -6773,15 +10080,28 @@ function x_vkCmdDrawMultiEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdDrawMultiIndexedEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_drawCount = r.u32();
+  let p_commandBuffer: any;
+  let p_drawCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_drawCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_drawCount = r.u32();
+    }
+  }
   let p_pIndexInfo: any = null;
   {
     const n = r.count(12);
     if (n !== 0) {
       const want = Number(p_drawCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdDrawMultiIndexedEXT.pIndexInfo", n, want);
-      else p_pIndexInfo = r.list(n, S.d_VkMultiDrawIndexedInfoEXT);
+      else p_pIndexInfo = r.span(d.span(47, 12, "struct", S.d_VkMultiDrawIndexedInfoEXT), n);
     }
   }
   const p_instanceCount = r.u32();
@@ -6813,11 +10133,30 @@ function x_vkCmdDrawMultiIndexedEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdPushDescriptorSetKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_pipelineBindPoint = r.i32();
-  const p_layout = r.handle(17);
-  const p_set = r.u32();
-  const p_descriptorWriteCount = r.u32();
+  let p_commandBuffer: any;
+  let p_pipelineBindPoint: any;
+  let p_layout: any;
+  let p_set: any;
+  let p_descriptorWriteCount: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_pipelineBindPoint = r.i32v[i + 2];
+      p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
+      p_set = w[i + 5];
+      p_descriptorWriteCount = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_pipelineBindPoint = r.i32();
+      p_layout = r.handle(17);
+      p_set = r.u32();
+      p_descriptorWriteCount = r.u32();
+    }
+  }
   let p_pDescriptorWrites: any = null;
   {
     const n = r.count(60);
@@ -6854,10 +10193,27 @@ function x_vkCmdPushDescriptorSetKHR(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdPushDescriptorSetWithTemplateKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_descriptorUpdateTemplate = r.handle(1000085000);
-  const p_layout = r.handle(17);
-  const p_set = r.u32();
+  let p_commandBuffer: any;
+  let p_descriptorUpdateTemplate: any;
+  let p_layout: any;
+  let p_set: any;
+  {
+    const p = r.pos;
+    if (p + 28 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
+      p_layout = r.handleAt(w[i + 4], w[i + 5], 17);
+      p_set = w[i + 6];
+      r.pos = p + 28;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_descriptorUpdateTemplate = r.handle(1000085000);
+      p_layout = r.handle(17);
+      p_set = r.u32();
+    }
+  }
   const p_pData = r.ptr();
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -6882,8 +10238,21 @@ function x_vkCmdPushDescriptorSetWithTemplateKHR(d: CommandDispatch, flags: numb
 
 function x_vkSubmitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
-  const p_seqno = r.u64();
+  let p_ring: any;
+  let p_seqno: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      p_seqno = r.u64At(i + 2);
+      r.pos = p + 16;
+    } else {
+      p_ring = r.u64();
+      p_seqno = r.u64();
+    }
+  }
   if (r.bad) return;
   d.h.vkSubmitVirtqueueSeqnoMESA!(p_ring, p_seqno);
   if ((flags & 1) !== 0) {
@@ -6897,7 +10266,18 @@ function x_vkSubmitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkWaitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_seqno = r.u64();
+  let p_seqno: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_seqno = r.u64At(i + 0);
+      r.pos = p + 8;
+    } else {
+      p_seqno = r.u64();
+    }
+  }
   if (r.bad) return;
   d.h.vkWaitVirtqueueSeqnoMESA!(p_seqno);
   if ((flags & 1) !== 0) {
@@ -6911,8 +10291,21 @@ function x_vkWaitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkWaitRingSeqnoMESA(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_ring = r.u64();
-  const p_seqno = r.u64();
+  let p_ring: any;
+  let p_seqno: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_ring = r.u64At(i + 0);
+      p_seqno = r.u64At(i + 2);
+      r.pos = p + 16;
+    } else {
+      p_ring = r.u64();
+      p_seqno = r.u64();
+    }
+  }
   if (r.bad) return;
   d.h.vkWaitRingSeqnoMESA!(p_ring, p_seqno);
   if ((flags & 1) !== 0) {
@@ -6926,15 +10319,28 @@ function x_vkWaitRingSeqnoMESA(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetColorWriteEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_attachmentCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pColorWriteEnables: any = null;
   {
     const n = r.count(4);
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorWriteEnableEXT.pColorWriteEnables", n, want);
-      else p_pColorWriteEnables = r.u32Array(n);
+      else p_pColorWriteEnables = r.span(d.span(48, 4, "u32", null), n);
     } else {
       const want = Number(p_attachmentCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetColorWriteEnableEXT.pColorWriteEnables", 0, want);
@@ -6957,15 +10363,32 @@ function x_vkCmdSetColorWriteEnableEXT(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdSetVertexInputEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_vertexBindingDescriptionCount = r.u32();
+  let p_commandBuffer: any;
+  let p_vertexBindingDescriptionCount: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_vertexBindingDescriptionCount = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_vertexBindingDescriptionCount = r.u32();
+    }
+  }
   let p_pVertexBindingDescriptions: any = null;
   {
     const n = r.count(28);
     if (n !== 0) {
       const want = Number(p_vertexBindingDescriptionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetVertexInputEXT.pVertexBindingDescriptions", n, want);
-      else p_pVertexBindingDescriptions = r.list(n, S.d_VkVertexInputBindingDescription2EXT);
+      else {p_pVertexBindingDescriptions = r.checkedSpan(
+          d.span(49, 28, "struct", S.d_VkVertexInputBindingDescription2EXT),
+          n,
+          S.vs_VkVertexInputBindingDescription2EXT,
+        );}
     } else {
       const want = Number(p_vertexBindingDescriptionCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetVertexInputEXT.pVertexBindingDescriptions", 0, want);
@@ -6979,7 +10402,11 @@ function x_vkCmdSetVertexInputEXT(d: CommandDispatch, flags: number): void {
       const want = Number(p_vertexAttributeDescriptionCount ?? 0);
       if (n !== want) {
         r.sizeMismatch("vkCmdSetVertexInputEXT.pVertexAttributeDescriptions", n, want);
-      } else p_pVertexAttributeDescriptions = r.list(n, S.d_VkVertexInputAttributeDescription2EXT);
+      } else {p_pVertexAttributeDescriptions = r.checkedSpan(
+          d.span(50, 28, "struct", S.d_VkVertexInputAttributeDescription2EXT),
+          n,
+          S.vs_VkVertexInputAttributeDescription2EXT,
+        );}
     } else {
       const want = Number(p_vertexAttributeDescriptionCount ?? 0);
       if (want !== 0) {
@@ -7010,8 +10437,21 @@ function x_vkCmdSetVertexInputEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetTessellationDomainOriginEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_domainOrigin = r.i32();
+  let p_commandBuffer: any;
+  let p_domainOrigin: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_domainOrigin = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_domainOrigin = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7029,8 +10469,21 @@ function x_vkCmdSetTessellationDomainOriginEXT(d: CommandDispatch, flags: number
 
 function x_vkCmdSetDepthClampEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthClampEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthClampEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthClampEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthClampEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7048,8 +10501,21 @@ function x_vkCmdSetDepthClampEnableEXT(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdSetPolygonModeEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_polygonMode = r.i32();
+  let p_commandBuffer: any;
+  let p_polygonMode: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_polygonMode = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_polygonMode = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7067,8 +10533,21 @@ function x_vkCmdSetPolygonModeEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetRasterizationSamplesEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_rasterizationSamples = r.i32();
+  let p_commandBuffer: any;
+  let p_rasterizationSamples: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_rasterizationSamples = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_rasterizationSamples = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7086,15 +10565,28 @@ function x_vkCmdSetRasterizationSamplesEXT(d: CommandDispatch, flags: number): v
 
 function x_vkCmdSetSampleMaskEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_samples = r.i32();
+  let p_commandBuffer: any;
+  let p_samples: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_samples = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_samples = r.i32();
+    }
+  }
   let p_pSampleMask: any = null;
   {
     const n = r.count(4);
     if (n !== 0) {
       const want = Math.floor((Number(p_samples ?? 0) + 31) / 32);
       if (n !== want) r.sizeMismatch("vkCmdSetSampleMaskEXT.pSampleMask", n, want);
-      else p_pSampleMask = r.u32Array(n);
+      else p_pSampleMask = r.span(d.span(51, 4, "u32", null), n);
     }
   }
   if (r.bad) return;
@@ -7114,8 +10606,21 @@ function x_vkCmdSetSampleMaskEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetAlphaToCoverageEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_alphaToCoverageEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_alphaToCoverageEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_alphaToCoverageEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_alphaToCoverageEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7133,8 +10638,21 @@ function x_vkCmdSetAlphaToCoverageEnableEXT(d: CommandDispatch, flags: number): 
 
 function x_vkCmdSetAlphaToOneEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_alphaToOneEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_alphaToOneEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_alphaToOneEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_alphaToOneEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7152,8 +10670,21 @@ function x_vkCmdSetAlphaToOneEnableEXT(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdSetLogicOpEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_logicOpEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_logicOpEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_logicOpEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_logicOpEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7171,16 +10702,31 @@ function x_vkCmdSetLogicOpEnableEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetColorBlendEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstAttachment = r.u32();
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstAttachment: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstAttachment = w[i + 2];
+      p_attachmentCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstAttachment = r.u32();
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pColorBlendEnables: any = null;
   {
     const n = r.count(4);
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendEnableEXT.pColorBlendEnables", n, want);
-      else p_pColorBlendEnables = r.u32Array(n);
+      else p_pColorBlendEnables = r.span(d.span(52, 4, "u32", null), n);
     } else {
       const want = Number(p_attachmentCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetColorBlendEnableEXT.pColorBlendEnables", 0, want);
@@ -7208,16 +10754,34 @@ function x_vkCmdSetColorBlendEnableEXT(d: CommandDispatch, flags: number): void 
 
 function x_vkCmdSetColorBlendEquationEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstAttachment = r.u32();
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstAttachment: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstAttachment = w[i + 2];
+      p_attachmentCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstAttachment = r.u32();
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pColorBlendEquations: any = null;
   {
     const n = r.count(24);
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendEquationEXT.pColorBlendEquations", n, want);
-      else p_pColorBlendEquations = r.list(n, S.d_VkColorBlendEquationEXT);
+      else {p_pColorBlendEquations = r.span(
+          d.span(53, 24, "struct", S.d_VkColorBlendEquationEXT),
+          n,
+        );}
     } else {
       const want = Number(p_attachmentCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetColorBlendEquationEXT.pColorBlendEquations", 0, want);
@@ -7245,16 +10809,31 @@ function x_vkCmdSetColorBlendEquationEXT(d: CommandDispatch, flags: number): voi
 
 function x_vkCmdSetColorWriteMaskEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstAttachment = r.u32();
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstAttachment: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstAttachment = w[i + 2];
+      p_attachmentCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstAttachment = r.u32();
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pColorWriteMasks: any = null;
   {
     const n = r.count(4);
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorWriteMaskEXT.pColorWriteMasks", n, want);
-      else p_pColorWriteMasks = r.u32Array(n);
+      else p_pColorWriteMasks = r.span(d.span(54, 4, "u32", null), n);
     } else {
       const want = Number(p_attachmentCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetColorWriteMaskEXT.pColorWriteMasks", 0, want);
@@ -7282,8 +10861,21 @@ function x_vkCmdSetColorWriteMaskEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetRasterizationStreamEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_rasterizationStream = r.u32();
+  let p_commandBuffer: any;
+  let p_rasterizationStream: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_rasterizationStream = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_rasterizationStream = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7301,8 +10893,21 @@ function x_vkCmdSetRasterizationStreamEXT(d: CommandDispatch, flags: number): vo
 
 function x_vkCmdSetConservativeRasterizationModeEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_conservativeRasterizationMode = r.i32();
+  let p_commandBuffer: any;
+  let p_conservativeRasterizationMode: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_conservativeRasterizationMode = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_conservativeRasterizationMode = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7320,8 +10925,21 @@ function x_vkCmdSetConservativeRasterizationModeEXT(d: CommandDispatch, flags: n
 
 function x_vkCmdSetExtraPrimitiveOverestimationSizeEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_extraPrimitiveOverestimationSize = r.f32();
+  let p_commandBuffer: any;
+  let p_extraPrimitiveOverestimationSize: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_extraPrimitiveOverestimationSize = r.f32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_extraPrimitiveOverestimationSize = r.f32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7342,8 +10960,21 @@ function x_vkCmdSetExtraPrimitiveOverestimationSizeEXT(d: CommandDispatch, flags
 
 function x_vkCmdSetDepthClipEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_depthClipEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_depthClipEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_depthClipEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_depthClipEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7361,8 +10992,21 @@ function x_vkCmdSetDepthClipEnableEXT(d: CommandDispatch, flags: number): void {
 
 function x_vkCmdSetSampleLocationsEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_sampleLocationsEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_sampleLocationsEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_sampleLocationsEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_sampleLocationsEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7380,16 +11024,31 @@ function x_vkCmdSetSampleLocationsEnableEXT(d: CommandDispatch, flags: number): 
 
 function x_vkCmdSetColorBlendAdvancedEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_firstAttachment = r.u32();
-  const p_attachmentCount = r.u32();
+  let p_commandBuffer: any;
+  let p_firstAttachment: any;
+  let p_attachmentCount: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_firstAttachment = w[i + 2];
+      p_attachmentCount = w[i + 3];
+      r.pos = p + 16;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_firstAttachment = r.u32();
+      p_attachmentCount = r.u32();
+    }
+  }
   let p_pColorBlendAdvanced: any = null;
   {
     const n = r.count(20);
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendAdvancedEXT.pColorBlendAdvanced", n, want);
-      else p_pColorBlendAdvanced = r.list(n, S.d_VkColorBlendAdvancedEXT);
+      else p_pColorBlendAdvanced = r.span(d.span(55, 20, "struct", S.d_VkColorBlendAdvancedEXT), n);
     } else {
       const want = Number(p_attachmentCount ?? 0);
       if (want !== 0) r.sizeMismatch("vkCmdSetColorBlendAdvancedEXT.pColorBlendAdvanced", 0, want);
@@ -7417,8 +11076,21 @@ function x_vkCmdSetColorBlendAdvancedEXT(d: CommandDispatch, flags: number): voi
 
 function x_vkCmdSetProvokingVertexModeEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_provokingVertexMode = r.i32();
+  let p_commandBuffer: any;
+  let p_provokingVertexMode: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_provokingVertexMode = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_provokingVertexMode = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7436,8 +11108,21 @@ function x_vkCmdSetProvokingVertexModeEXT(d: CommandDispatch, flags: number): vo
 
 function x_vkCmdSetLineRasterizationModeEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_lineRasterizationMode = r.i32();
+  let p_commandBuffer: any;
+  let p_lineRasterizationMode: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_lineRasterizationMode = r.i32v[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_lineRasterizationMode = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7455,8 +11140,21 @@ function x_vkCmdSetLineRasterizationModeEXT(d: CommandDispatch, flags: number): 
 
 function x_vkCmdSetLineStippleEnableEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_stippledLineEnable = r.u32();
+  let p_commandBuffer: any;
+  let p_stippledLineEnable: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_stippledLineEnable = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_stippledLineEnable = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7474,8 +11172,21 @@ function x_vkCmdSetLineStippleEnableEXT(d: CommandDispatch, flags: number): void
 
 function x_vkCmdSetDepthClipNegativeOneToOneEXT(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_negativeOneToOne = r.u32();
+  let p_commandBuffer: any;
+  let p_negativeOneToOne: any;
+  {
+    const p = r.pos;
+    if (p + 12 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_negativeOneToOne = w[i + 2];
+      r.pos = p + 12;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_negativeOneToOne = r.u32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7493,7 +11204,18 @@ function x_vkCmdSetDepthClipNegativeOneToOneEXT(d: CommandDispatch, flags: numbe
 
 function x_vkGetPhysicalDeviceFragmentShadingRatesKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_physicalDevice = r.handle(2);
+  let p_physicalDevice: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+      r.pos = p + 8;
+    } else {
+      p_physicalDevice = r.handle(2);
+    }
+  }
   const p_pFragmentShadingRateCount = r.ptr() ? { value: r.u32() } : null;
   let p_pFragmentShadingRates: any = null;
   {
@@ -7533,7 +11255,18 @@ function x_vkGetPhysicalDeviceFragmentShadingRatesKHR(d: CommandDispatch, flags:
 
 function x_vkCmdSetFragmentShadingRateKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
+  let p_commandBuffer: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      r.pos = p + 8;
+    } else {
+      p_commandBuffer = r.handle(6);
+    }
+  }
   const p_pFragmentSize = r.ptr()
     ? S.d_VkExtent2D(r)
     : r.missing("vkCmdSetFragmentShadingRateKHR.pFragmentSize");
@@ -7555,11 +11288,30 @@ function x_vkCmdSetFragmentShadingRateKHR(d: CommandDispatch, flags: number): vo
 
 function x_vkCmdBindIndexBuffer2KHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_commandBuffer = r.handle(6);
-  const p_buffer = r.handle(9);
-  const p_offset = r.u64();
-  const p_size = r.u64();
-  const p_indexType = r.i32();
+  let p_commandBuffer: any;
+  let p_buffer: any;
+  let p_offset: any;
+  let p_size: any;
+  let p_indexType: any;
+  {
+    const p = r.pos;
+    if (p + 36 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+      p_offset = r.u64At(i + 4);
+      p_size = r.u64At(i + 6);
+      p_indexType = r.i32v[i + 8];
+      r.pos = p + 36;
+    } else {
+      p_commandBuffer = r.handle(6);
+      p_buffer = r.handle(9);
+      p_offset = r.u64();
+      p_size = r.u64();
+      p_indexType = r.i32();
+    }
+  }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
     r.fail("NULL VkCommandBuffer");
@@ -7577,7 +11329,18 @@ function x_vkCmdBindIndexBuffer2KHR(d: CommandDispatch, flags: number): void {
 
 function x_vkGetRenderingAreaGranularityKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pRenderingAreaInfo = r.ptr()
     ? S.d_VkRenderingAreaInfoKHR(r)
     : r.missing("vkGetRenderingAreaGranularityKHR.pRenderingAreaInfo");
@@ -7603,7 +11366,18 @@ function x_vkGetRenderingAreaGranularityKHR(d: CommandDispatch, flags: number): 
 
 function x_vkGetDeviceImageSubresourceLayoutKHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
+  let p_device: any;
+  {
+    const p = r.pos;
+    if (p + 8 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      r.pos = p + 8;
+    } else {
+      p_device = r.handle(3);
+    }
+  }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageSubresourceInfoKHR(r)
     : r.missing("vkGetDeviceImageSubresourceLayoutKHR.pInfo");
@@ -7629,8 +11403,21 @@ function x_vkGetDeviceImageSubresourceLayoutKHR(d: CommandDispatch, flags: numbe
 
 function x_vkGetImageSubresourceLayout2KHR(d: CommandDispatch, flags: number): void {
   const r = d.r;
-  const p_device = r.handle(3);
-  const p_image = r.handle(10);
+  let p_device: any;
+  let p_image: any;
+  {
+    const p = r.pos;
+    if (p + 16 <= r.end) {
+      const w = r.w32;
+      const i = (p + r.u8off) >> 2;
+      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+      r.pos = p + 16;
+    } else {
+      p_device = r.handle(3);
+      p_image = r.handle(10);
+    }
+  }
   const p_pSubresource = r.ptr()
     ? S.d_VkImageSubresource2KHR(r)
     : r.missing("vkGetImageSubresourceLayout2KHR.pSubresource");

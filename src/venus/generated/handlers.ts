@@ -137,6 +137,7 @@ import type {
   VkViewport,
   VkWriteDescriptorSet,
 } from "./types.ts";
+import type { Span } from "../span.ts";
 
 /**
  * One optional method per command. Parameters arrive decoded in declaration
@@ -254,12 +255,12 @@ export interface VenusHandlers {
   vkFlushMappedMemoryRanges?(
     device: number,
     memoryRangeCount: number,
-    pMemoryRanges: VkMappedMemoryRange[] | null,
+    pMemoryRanges: Span<VkMappedMemoryRange> | null,
   ): number;
   vkInvalidateMappedMemoryRanges?(
     device: number,
     memoryRangeCount: number,
-    pMemoryRanges: VkMappedMemoryRange[] | null,
+    pMemoryRanges: Span<VkMappedMemoryRange> | null,
   ): number;
   vkGetDeviceMemoryCommitment?(
     device: number,
@@ -307,12 +308,12 @@ export interface VenusHandlers {
     pFence: number | null,
   ): number;
   vkDestroyFence?(device: number, fence: number, pAllocator: null): void;
-  vkResetFences?(device: number, fenceCount: number, pFences: number[] | null): number;
+  vkResetFences?(device: number, fenceCount: number, pFences: Span<number> | null): number;
   vkGetFenceStatus?(device: number, fence: number): number;
   vkWaitForFences?(
     device: number,
     fenceCount: number,
-    pFences: number[] | null,
+    pFences: Span<number> | null,
     waitAll: number,
     timeout: U64,
   ): number;
@@ -408,7 +409,7 @@ export interface VenusHandlers {
     device: number,
     dstCache: number,
     srcCacheCount: number,
-    pSrcCaches: number[] | null,
+    pSrcCaches: Span<number> | null,
   ): number;
   vkCreateGraphicsPipelines?(
     device: number,
@@ -469,14 +470,14 @@ export interface VenusHandlers {
     device: number,
     descriptorPool: number,
     descriptorSetCount: number,
-    pDescriptorSets: number[] | null,
+    pDescriptorSets: Span<number> | null,
   ): number;
   vkUpdateDescriptorSets?(
     device: number,
     descriptorWriteCount: number,
     pDescriptorWrites: VkWriteDescriptorSet[] | null,
     descriptorCopyCount: number,
-    pDescriptorCopies: VkCopyDescriptorSet[] | null,
+    pDescriptorCopies: Span<VkCopyDescriptorSet> | null,
   ): void;
   vkCreateFramebuffer?(
     device: number,
@@ -514,7 +515,7 @@ export interface VenusHandlers {
     device: number,
     commandPool: number,
     commandBufferCount: number,
-    pCommandBuffers: number[] | null,
+    pCommandBuffers: Span<number> | null,
   ): void;
   vkBeginCommandBuffer?(commandBuffer: number, pBeginInfo: VkCommandBufferBeginInfo | null): number;
   vkEndCommandBuffer?(commandBuffer: number): number;
@@ -524,13 +525,13 @@ export interface VenusHandlers {
     commandBuffer: number,
     firstViewport: number,
     viewportCount: number,
-    pViewports: VkViewport[] | null,
+    pViewports: Span<VkViewport> | null,
   ): void;
   vkCmdSetScissor?(
     commandBuffer: number,
     firstScissor: number,
     scissorCount: number,
-    pScissors: VkRect2D[] | null,
+    pScissors: Span<VkRect2D> | null,
   ): void;
   vkCmdSetLineWidth?(commandBuffer: number, lineWidth: number): void;
   vkCmdSetDepthBias?(
@@ -550,9 +551,9 @@ export interface VenusHandlers {
     layout: number,
     firstSet: number,
     descriptorSetCount: number,
-    pDescriptorSets: number[] | null,
+    pDescriptorSets: Span<number> | null,
     dynamicOffsetCount: number,
-    pDynamicOffsets: Uint32Array | null,
+    pDynamicOffsets: Span<number> | null,
   ): void;
   vkCmdBindIndexBuffer?(
     commandBuffer: number,
@@ -564,8 +565,8 @@ export interface VenusHandlers {
     commandBuffer: number,
     firstBinding: number,
     bindingCount: number,
-    pBuffers: number[] | null,
-    pOffsets: BigUint64Array | null,
+    pBuffers: Span<number> | null,
+    pOffsets: Span<U64> | null,
   ): void;
   vkCmdDraw?(
     commandBuffer: number,
@@ -608,7 +609,7 @@ export interface VenusHandlers {
     srcBuffer: number,
     dstBuffer: number,
     regionCount: number,
-    pRegions: VkBufferCopy[] | null,
+    pRegions: Span<VkBufferCopy> | null,
   ): void;
   vkCmdCopyImage?(
     commandBuffer: number,
@@ -617,7 +618,7 @@ export interface VenusHandlers {
     dstImage: number,
     dstImageLayout: number,
     regionCount: number,
-    pRegions: VkImageCopy[] | null,
+    pRegions: Span<VkImageCopy> | null,
   ): void;
   vkCmdBlitImage?(
     commandBuffer: number,
@@ -635,7 +636,7 @@ export interface VenusHandlers {
     dstImage: number,
     dstImageLayout: number,
     regionCount: number,
-    pRegions: VkBufferImageCopy[] | null,
+    pRegions: Span<VkBufferImageCopy> | null,
   ): void;
   vkCmdCopyImageToBuffer?(
     commandBuffer: number,
@@ -643,14 +644,14 @@ export interface VenusHandlers {
     srcImageLayout: number,
     dstBuffer: number,
     regionCount: number,
-    pRegions: VkBufferImageCopy[] | null,
+    pRegions: Span<VkBufferImageCopy> | null,
   ): void;
   vkCmdUpdateBuffer?(
     commandBuffer: number,
     dstBuffer: number,
     dstOffset: U64,
     dataSize: U64,
-    pData: Uint8Array | null,
+    pData: Span<number> | null,
   ): void;
   vkCmdFillBuffer?(
     commandBuffer: number,
@@ -665,7 +666,7 @@ export interface VenusHandlers {
     imageLayout: number,
     pColor: VkClearColorValue | null,
     rangeCount: number,
-    pRanges: VkImageSubresourceRange[] | null,
+    pRanges: Span<VkImageSubresourceRange> | null,
   ): void;
   vkCmdClearDepthStencilImage?(
     commandBuffer: number,
@@ -673,14 +674,14 @@ export interface VenusHandlers {
     imageLayout: number,
     pDepthStencil: VkClearDepthStencilValue | null,
     rangeCount: number,
-    pRanges: VkImageSubresourceRange[] | null,
+    pRanges: Span<VkImageSubresourceRange> | null,
   ): void;
   vkCmdClearAttachments?(
     commandBuffer: number,
     attachmentCount: number,
     pAttachments: VkClearAttachment[] | null,
     rectCount: number,
-    pRects: VkClearRect[] | null,
+    pRects: Span<VkClearRect> | null,
   ): void;
   vkCmdResolveImage?(
     commandBuffer: number,
@@ -689,18 +690,18 @@ export interface VenusHandlers {
     dstImage: number,
     dstImageLayout: number,
     regionCount: number,
-    pRegions: VkImageResolve[] | null,
+    pRegions: Span<VkImageResolve> | null,
   ): void;
   vkCmdSetEvent?(commandBuffer: number, event: number, stageMask: number): void;
   vkCmdResetEvent?(commandBuffer: number, event: number, stageMask: number): void;
   vkCmdWaitEvents?(
     commandBuffer: number,
     eventCount: number,
-    pEvents: number[] | null,
+    pEvents: Span<number> | null,
     srcStageMask: number,
     dstStageMask: number,
     memoryBarrierCount: number,
-    pMemoryBarriers: VkMemoryBarrier[] | null,
+    pMemoryBarriers: Span<VkMemoryBarrier> | null,
     bufferMemoryBarrierCount: number,
     pBufferMemoryBarriers: VkBufferMemoryBarrier[] | null,
     imageMemoryBarrierCount: number,
@@ -712,7 +713,7 @@ export interface VenusHandlers {
     dstStageMask: number,
     dependencyFlags: number,
     memoryBarrierCount: number,
-    pMemoryBarriers: VkMemoryBarrier[] | null,
+    pMemoryBarriers: Span<VkMemoryBarrier> | null,
     bufferMemoryBarrierCount: number,
     pBufferMemoryBarriers: VkBufferMemoryBarrier[] | null,
     imageMemoryBarrierCount: number,
@@ -748,7 +749,7 @@ export interface VenusHandlers {
     stageFlags: number,
     offset: number,
     size: number,
-    pValues: Uint8Array | null,
+    pValues: Span<number> | null,
   ): void;
   vkCmdBeginRenderPass?(
     commandBuffer: number,
@@ -760,7 +761,7 @@ export interface VenusHandlers {
   vkCmdExecuteCommands?(
     commandBuffer: number,
     commandBufferCount: number,
-    pCommandBuffers: number[] | null,
+    pCommandBuffers: Span<number> | null,
   ): void;
   vkEnumerateInstanceVersion?(pApiVersion: Ref<number> | null): number;
   vkBindBufferMemory2?(
@@ -948,33 +949,33 @@ export interface VenusHandlers {
   vkSeekReplyCommandStreamMESA?(position: U64): void;
   vkExecuteCommandStreamsMESA?(
     streamCount: number,
-    pStreams: VkCommandStreamDescriptionMESA[] | null,
-    pReplyPositions: BigUint64Array | null,
+    pStreams: Span<VkCommandStreamDescriptionMESA> | null,
+    pReplyPositions: Span<U64> | null,
     dependencyCount: number,
-    pDependencies: VkCommandStreamDependencyMESA[] | null,
+    pDependencies: Span<VkCommandStreamDependencyMESA> | null,
     flags: number,
   ): void;
   vkCmdBindTransformFeedbackBuffersEXT?(
     commandBuffer: number,
     firstBinding: number,
     bindingCount: number,
-    pBuffers: number[] | null,
-    pOffsets: BigUint64Array | null,
-    pSizes: BigUint64Array | null,
+    pBuffers: Span<number> | null,
+    pOffsets: Span<U64> | null,
+    pSizes: Span<U64> | null,
   ): void;
   vkCmdBeginTransformFeedbackEXT?(
     commandBuffer: number,
     firstCounterBuffer: number,
     counterBufferCount: number,
-    pCounterBuffers: number[] | null,
-    pCounterBufferOffsets: BigUint64Array | null,
+    pCounterBuffers: Span<number> | null,
+    pCounterBufferOffsets: Span<U64> | null,
   ): void;
   vkCmdEndTransformFeedbackEXT?(
     commandBuffer: number,
     firstCounterBuffer: number,
     counterBufferCount: number,
-    pCounterBuffers: number[] | null,
-    pCounterBufferOffsets: BigUint64Array | null,
+    pCounterBuffers: Span<number> | null,
+    pCounterBufferOffsets: Span<U64> | null,
   ): void;
   vkCmdBeginQueryIndexedEXT?(
     commandBuffer: number,
@@ -1058,7 +1059,7 @@ export interface VenusHandlers {
   vkCmdWaitEvents2?(
     commandBuffer: number,
     eventCount: number,
-    pEvents: number[] | null,
+    pEvents: Span<number> | null,
     pDependencyInfos: VkDependencyInfo[] | null,
   ): void;
   vkCmdPipelineBarrier2?(commandBuffer: number, pDependencyInfo: VkDependencyInfo | null): void;
@@ -1089,21 +1090,21 @@ export interface VenusHandlers {
   vkCmdSetViewportWithCount?(
     commandBuffer: number,
     viewportCount: number,
-    pViewports: VkViewport[] | null,
+    pViewports: Span<VkViewport> | null,
   ): void;
   vkCmdSetScissorWithCount?(
     commandBuffer: number,
     scissorCount: number,
-    pScissors: VkRect2D[] | null,
+    pScissors: Span<VkRect2D> | null,
   ): void;
   vkCmdBindVertexBuffers2?(
     commandBuffer: number,
     firstBinding: number,
     bindingCount: number,
-    pBuffers: number[] | null,
-    pOffsets: BigUint64Array | null,
-    pSizes: BigUint64Array | null,
-    pStrides: BigUint64Array | null,
+    pBuffers: Span<number> | null,
+    pOffsets: Span<U64> | null,
+    pSizes: Span<U64> | null,
+    pStrides: Span<U64> | null,
   ): void;
   vkCmdSetDepthTestEnable?(commandBuffer: number, depthTestEnable: number): void;
   vkCmdSetDepthWriteEnable?(commandBuffer: number, depthWriteEnable: number): void;
@@ -1147,7 +1148,7 @@ export interface VenusHandlers {
   vkGetCalibratedTimestampsEXT?(
     device: number,
     timestampCount: number,
-    pTimestampInfos: VkCalibratedTimestampInfoEXT[] | null,
+    pTimestampInfos: Span<VkCalibratedTimestampInfoEXT> | null,
     pTimestamps: BigUint64Array | null,
     pMaxDeviation: Ref<U64> | null,
   ): number;
@@ -1185,7 +1186,7 @@ export interface VenusHandlers {
   vkCmdDrawMultiEXT?(
     commandBuffer: number,
     drawCount: number,
-    pVertexInfo: VkMultiDrawInfoEXT[] | null,
+    pVertexInfo: Span<VkMultiDrawInfoEXT> | null,
     instanceCount: number,
     firstInstance: number,
     stride: number,
@@ -1193,7 +1194,7 @@ export interface VenusHandlers {
   vkCmdDrawMultiIndexedEXT?(
     commandBuffer: number,
     drawCount: number,
-    pIndexInfo: VkMultiDrawIndexedInfoEXT[] | null,
+    pIndexInfo: Span<VkMultiDrawIndexedInfoEXT> | null,
     instanceCount: number,
     firstInstance: number,
     stride: number,
@@ -1220,14 +1221,14 @@ export interface VenusHandlers {
   vkCmdSetColorWriteEnableEXT?(
     commandBuffer: number,
     attachmentCount: number,
-    pColorWriteEnables: Uint32Array | null,
+    pColorWriteEnables: Span<number> | null,
   ): void;
   vkCmdSetVertexInputEXT?(
     commandBuffer: number,
     vertexBindingDescriptionCount: number,
-    pVertexBindingDescriptions: VkVertexInputBindingDescription2EXT[] | null,
+    pVertexBindingDescriptions: Span<VkVertexInputBindingDescription2EXT> | null,
     vertexAttributeDescriptionCount: number,
-    pVertexAttributeDescriptions: VkVertexInputAttributeDescription2EXT[] | null,
+    pVertexAttributeDescriptions: Span<VkVertexInputAttributeDescription2EXT> | null,
   ): void;
   vkCmdSetTessellationDomainOriginEXT?(commandBuffer: number, domainOrigin: number): void;
   vkCmdSetDepthClampEnableEXT?(commandBuffer: number, depthClampEnable: number): void;
@@ -1236,7 +1237,7 @@ export interface VenusHandlers {
   vkCmdSetSampleMaskEXT?(
     commandBuffer: number,
     samples: number,
-    pSampleMask: Uint32Array | null,
+    pSampleMask: Span<number> | null,
   ): void;
   vkCmdSetAlphaToCoverageEnableEXT?(commandBuffer: number, alphaToCoverageEnable: number): void;
   vkCmdSetAlphaToOneEnableEXT?(commandBuffer: number, alphaToOneEnable: number): void;
@@ -1245,19 +1246,19 @@ export interface VenusHandlers {
     commandBuffer: number,
     firstAttachment: number,
     attachmentCount: number,
-    pColorBlendEnables: Uint32Array | null,
+    pColorBlendEnables: Span<number> | null,
   ): void;
   vkCmdSetColorBlendEquationEXT?(
     commandBuffer: number,
     firstAttachment: number,
     attachmentCount: number,
-    pColorBlendEquations: VkColorBlendEquationEXT[] | null,
+    pColorBlendEquations: Span<VkColorBlendEquationEXT> | null,
   ): void;
   vkCmdSetColorWriteMaskEXT?(
     commandBuffer: number,
     firstAttachment: number,
     attachmentCount: number,
-    pColorWriteMasks: Uint32Array | null,
+    pColorWriteMasks: Span<number> | null,
   ): void;
   vkCmdSetRasterizationStreamEXT?(commandBuffer: number, rasterizationStream: number): void;
   vkCmdSetConservativeRasterizationModeEXT?(
@@ -1274,7 +1275,7 @@ export interface VenusHandlers {
     commandBuffer: number,
     firstAttachment: number,
     attachmentCount: number,
-    pColorBlendAdvanced: VkColorBlendAdvancedEXT[] | null,
+    pColorBlendAdvanced: Span<VkColorBlendAdvancedEXT> | null,
   ): void;
   vkCmdSetProvokingVertexModeEXT?(commandBuffer: number, provokingVertexMode: number): void;
   vkCmdSetLineRasterizationModeEXT?(commandBuffer: number, lineRasterizationMode: number): void;

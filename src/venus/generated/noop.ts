@@ -135,6 +135,7 @@ import type {
   VkViewport,
   VkWriteDescriptorSet,
 } from "./types.ts";
+import type { Span } from "../span.ts";
 
 export class NoopHandlers implements VenusHandlers {
   constructor(
@@ -327,7 +328,7 @@ export class NoopHandlers implements VenusHandlers {
   vkDestroyFence(_device: number, fence: number, _pAllocator: null): void {
     this.destroyed(7, fence);
   }
-  vkResetFences(_device: number, _fenceCount: number, _pFences: number[] | null): number {
+  vkResetFences(_device: number, _fenceCount: number, _pFences: Span<number> | null): number {
     return 0;
   }
   vkGetFenceStatus(_device: number, _fence: number): number {
@@ -336,7 +337,7 @@ export class NoopHandlers implements VenusHandlers {
   vkWaitForFences(
     _device: number,
     _fenceCount: number,
-    _pFences: number[] | null,
+    _pFences: Span<number> | null,
     _waitAll: number,
     _timeout: U64,
   ): number {
@@ -490,7 +491,7 @@ export class NoopHandlers implements VenusHandlers {
     _device: number,
     _dstCache: number,
     _srcCacheCount: number,
-    _pSrcCaches: number[] | null,
+    _pSrcCaches: Span<number> | null,
   ): number {
     return 0;
   }
@@ -586,9 +587,11 @@ export class NoopHandlers implements VenusHandlers {
     _device: number,
     _descriptorPool: number,
     _descriptorSetCount: number,
-    pDescriptorSets: number[] | null,
+    pDescriptorSets: Span<number> | null,
   ): number {
-    if (pDescriptorSets) { for (const id of pDescriptorSets) this.destroyed(23, id); }
+    if (pDescriptorSets) {
+      for (let i = 0; i < pDescriptorSets.count; i++) this.destroyed(23, pDescriptorSets.at(i));
+    }
     return 0;
   }
   vkUpdateDescriptorSets(
@@ -596,7 +599,7 @@ export class NoopHandlers implements VenusHandlers {
     _descriptorWriteCount: number,
     _pDescriptorWrites: VkWriteDescriptorSet[] | null,
     _descriptorCopyCount: number,
-    _pDescriptorCopies: VkCopyDescriptorSet[] | null,
+    _pDescriptorCopies: Span<VkCopyDescriptorSet> | null,
   ): void {
   }
   vkCreateFramebuffer(
@@ -656,9 +659,11 @@ export class NoopHandlers implements VenusHandlers {
     _device: number,
     _commandPool: number,
     _commandBufferCount: number,
-    pCommandBuffers: number[] | null,
+    pCommandBuffers: Span<number> | null,
   ): void {
-    if (pCommandBuffers) { for (const id of pCommandBuffers) this.destroyed(6, id); }
+    if (pCommandBuffers) {
+      for (let i = 0; i < pCommandBuffers.count; i++) this.destroyed(6, pCommandBuffers.at(i));
+    }
   }
   vkBeginCommandBuffer(
     _commandBuffer: number,
@@ -678,14 +683,14 @@ export class NoopHandlers implements VenusHandlers {
     _commandBuffer: number,
     _firstViewport: number,
     _viewportCount: number,
-    _pViewports: VkViewport[] | null,
+    _pViewports: Span<VkViewport> | null,
   ): void {
   }
   vkCmdSetScissor(
     _commandBuffer: number,
     _firstScissor: number,
     _scissorCount: number,
-    _pScissors: VkRect2D[] | null,
+    _pScissors: Span<VkRect2D> | null,
   ): void {
   }
   vkCmdSetLineWidth(_commandBuffer: number, _lineWidth: number): void {
@@ -721,9 +726,9 @@ export class NoopHandlers implements VenusHandlers {
     _layout: number,
     _firstSet: number,
     _descriptorSetCount: number,
-    _pDescriptorSets: number[] | null,
+    _pDescriptorSets: Span<number> | null,
     _dynamicOffsetCount: number,
-    _pDynamicOffsets: Uint32Array | null,
+    _pDynamicOffsets: Span<number> | null,
   ): void {
   }
   vkCmdBindIndexBuffer(
@@ -737,8 +742,8 @@ export class NoopHandlers implements VenusHandlers {
     _commandBuffer: number,
     _firstBinding: number,
     _bindingCount: number,
-    _pBuffers: number[] | null,
-    _pOffsets: BigUint64Array | null,
+    _pBuffers: Span<number> | null,
+    _pOffsets: Span<U64> | null,
   ): void {
   }
   vkCmdDraw(
@@ -788,7 +793,7 @@ export class NoopHandlers implements VenusHandlers {
     _srcBuffer: number,
     _dstBuffer: number,
     _regionCount: number,
-    _pRegions: VkBufferCopy[] | null,
+    _pRegions: Span<VkBufferCopy> | null,
   ): void {
   }
   vkCmdCopyImage(
@@ -798,7 +803,7 @@ export class NoopHandlers implements VenusHandlers {
     _dstImage: number,
     _dstImageLayout: number,
     _regionCount: number,
-    _pRegions: VkImageCopy[] | null,
+    _pRegions: Span<VkImageCopy> | null,
   ): void {
   }
   vkCmdBlitImage(
@@ -818,7 +823,7 @@ export class NoopHandlers implements VenusHandlers {
     _dstImage: number,
     _dstImageLayout: number,
     _regionCount: number,
-    _pRegions: VkBufferImageCopy[] | null,
+    _pRegions: Span<VkBufferImageCopy> | null,
   ): void {
   }
   vkCmdCopyImageToBuffer(
@@ -827,7 +832,7 @@ export class NoopHandlers implements VenusHandlers {
     _srcImageLayout: number,
     _dstBuffer: number,
     _regionCount: number,
-    _pRegions: VkBufferImageCopy[] | null,
+    _pRegions: Span<VkBufferImageCopy> | null,
   ): void {
   }
   vkCmdUpdateBuffer(
@@ -835,7 +840,7 @@ export class NoopHandlers implements VenusHandlers {
     _dstBuffer: number,
     _dstOffset: U64,
     _dataSize: U64,
-    _pData: Uint8Array | null,
+    _pData: Span<number> | null,
   ): void {
   }
   vkCmdFillBuffer(
@@ -852,7 +857,7 @@ export class NoopHandlers implements VenusHandlers {
     _imageLayout: number,
     _pColor: VkClearColorValue | null,
     _rangeCount: number,
-    _pRanges: VkImageSubresourceRange[] | null,
+    _pRanges: Span<VkImageSubresourceRange> | null,
   ): void {
   }
   vkCmdClearDepthStencilImage(
@@ -861,7 +866,7 @@ export class NoopHandlers implements VenusHandlers {
     _imageLayout: number,
     _pDepthStencil: VkClearDepthStencilValue | null,
     _rangeCount: number,
-    _pRanges: VkImageSubresourceRange[] | null,
+    _pRanges: Span<VkImageSubresourceRange> | null,
   ): void {
   }
   vkCmdClearAttachments(
@@ -869,7 +874,7 @@ export class NoopHandlers implements VenusHandlers {
     _attachmentCount: number,
     _pAttachments: VkClearAttachment[] | null,
     _rectCount: number,
-    _pRects: VkClearRect[] | null,
+    _pRects: Span<VkClearRect> | null,
   ): void {
   }
   vkCmdResolveImage(
@@ -879,7 +884,7 @@ export class NoopHandlers implements VenusHandlers {
     _dstImage: number,
     _dstImageLayout: number,
     _regionCount: number,
-    _pRegions: VkImageResolve[] | null,
+    _pRegions: Span<VkImageResolve> | null,
   ): void {
   }
   vkCmdSetEvent(_commandBuffer: number, _event: number, _stageMask: number): void {
@@ -889,11 +894,11 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdWaitEvents(
     _commandBuffer: number,
     _eventCount: number,
-    _pEvents: number[] | null,
+    _pEvents: Span<number> | null,
     _srcStageMask: number,
     _dstStageMask: number,
     _memoryBarrierCount: number,
-    _pMemoryBarriers: VkMemoryBarrier[] | null,
+    _pMemoryBarriers: Span<VkMemoryBarrier> | null,
     _bufferMemoryBarrierCount: number,
     _pBufferMemoryBarriers: VkBufferMemoryBarrier[] | null,
     _imageMemoryBarrierCount: number,
@@ -906,7 +911,7 @@ export class NoopHandlers implements VenusHandlers {
     _dstStageMask: number,
     _dependencyFlags: number,
     _memoryBarrierCount: number,
-    _pMemoryBarriers: VkMemoryBarrier[] | null,
+    _pMemoryBarriers: Span<VkMemoryBarrier> | null,
     _bufferMemoryBarrierCount: number,
     _pBufferMemoryBarriers: VkBufferMemoryBarrier[] | null,
     _imageMemoryBarrierCount: number,
@@ -953,7 +958,7 @@ export class NoopHandlers implements VenusHandlers {
     _stageFlags: number,
     _offset: number,
     _size: number,
-    _pValues: Uint8Array | null,
+    _pValues: Span<number> | null,
   ): void {
   }
   vkCmdBeginRenderPass(
@@ -969,7 +974,7 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdExecuteCommands(
     _commandBuffer: number,
     _commandBufferCount: number,
-    _pCommandBuffers: number[] | null,
+    _pCommandBuffers: Span<number> | null,
   ): void {
   }
   vkEnumerateInstanceVersion(_pApiVersion: Ref<number> | null): number {
@@ -1222,10 +1227,10 @@ export class NoopHandlers implements VenusHandlers {
   }
   vkExecuteCommandStreamsMESA(
     _streamCount: number,
-    _pStreams: VkCommandStreamDescriptionMESA[] | null,
-    _pReplyPositions: BigUint64Array | null,
+    _pStreams: Span<VkCommandStreamDescriptionMESA> | null,
+    _pReplyPositions: Span<U64> | null,
     _dependencyCount: number,
-    _pDependencies: VkCommandStreamDependencyMESA[] | null,
+    _pDependencies: Span<VkCommandStreamDependencyMESA> | null,
     _flags: number,
   ): void {
   }
@@ -1233,25 +1238,25 @@ export class NoopHandlers implements VenusHandlers {
     _commandBuffer: number,
     _firstBinding: number,
     _bindingCount: number,
-    _pBuffers: number[] | null,
-    _pOffsets: BigUint64Array | null,
-    _pSizes: BigUint64Array | null,
+    _pBuffers: Span<number> | null,
+    _pOffsets: Span<U64> | null,
+    _pSizes: Span<U64> | null,
   ): void {
   }
   vkCmdBeginTransformFeedbackEXT(
     _commandBuffer: number,
     _firstCounterBuffer: number,
     _counterBufferCount: number,
-    _pCounterBuffers: number[] | null,
-    _pCounterBufferOffsets: BigUint64Array | null,
+    _pCounterBuffers: Span<number> | null,
+    _pCounterBufferOffsets: Span<U64> | null,
   ): void {
   }
   vkCmdEndTransformFeedbackEXT(
     _commandBuffer: number,
     _firstCounterBuffer: number,
     _counterBufferCount: number,
-    _pCounterBuffers: number[] | null,
-    _pCounterBufferOffsets: BigUint64Array | null,
+    _pCounterBuffers: Span<number> | null,
+    _pCounterBufferOffsets: Span<U64> | null,
   ): void {
   }
   vkCmdBeginQueryIndexedEXT(
@@ -1312,7 +1317,7 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdWaitEvents2(
     _commandBuffer: number,
     _eventCount: number,
-    _pEvents: number[] | null,
+    _pEvents: Span<number> | null,
     _pDependencyInfos: VkDependencyInfo[] | null,
   ): void {
   }
@@ -1364,23 +1369,23 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdSetViewportWithCount(
     _commandBuffer: number,
     _viewportCount: number,
-    _pViewports: VkViewport[] | null,
+    _pViewports: Span<VkViewport> | null,
   ): void {
   }
   vkCmdSetScissorWithCount(
     _commandBuffer: number,
     _scissorCount: number,
-    _pScissors: VkRect2D[] | null,
+    _pScissors: Span<VkRect2D> | null,
   ): void {
   }
   vkCmdBindVertexBuffers2(
     _commandBuffer: number,
     _firstBinding: number,
     _bindingCount: number,
-    _pBuffers: number[] | null,
-    _pOffsets: BigUint64Array | null,
-    _pSizes: BigUint64Array | null,
-    _pStrides: BigUint64Array | null,
+    _pBuffers: Span<number> | null,
+    _pOffsets: Span<U64> | null,
+    _pSizes: Span<U64> | null,
+    _pStrides: Span<U64> | null,
   ): void {
   }
   vkCmdSetDepthTestEnable(_commandBuffer: number, _depthTestEnable: number): void {
@@ -1441,7 +1446,7 @@ export class NoopHandlers implements VenusHandlers {
   vkGetCalibratedTimestampsEXT(
     _device: number,
     _timestampCount: number,
-    _pTimestampInfos: VkCalibratedTimestampInfoEXT[] | null,
+    _pTimestampInfos: Span<VkCalibratedTimestampInfoEXT> | null,
     _pTimestamps: BigUint64Array | null,
     _pMaxDeviation: Ref<U64> | null,
   ): number {
@@ -1472,7 +1477,7 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdDrawMultiEXT(
     _commandBuffer: number,
     _drawCount: number,
-    _pVertexInfo: VkMultiDrawInfoEXT[] | null,
+    _pVertexInfo: Span<VkMultiDrawInfoEXT> | null,
     _instanceCount: number,
     _firstInstance: number,
     _stride: number,
@@ -1481,7 +1486,7 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdDrawMultiIndexedEXT(
     _commandBuffer: number,
     _drawCount: number,
-    _pIndexInfo: VkMultiDrawIndexedInfoEXT[] | null,
+    _pIndexInfo: Span<VkMultiDrawIndexedInfoEXT> | null,
     _instanceCount: number,
     _firstInstance: number,
     _stride: number,
@@ -1506,15 +1511,15 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdSetColorWriteEnableEXT(
     _commandBuffer: number,
     _attachmentCount: number,
-    _pColorWriteEnables: Uint32Array | null,
+    _pColorWriteEnables: Span<number> | null,
   ): void {
   }
   vkCmdSetVertexInputEXT(
     _commandBuffer: number,
     _vertexBindingDescriptionCount: number,
-    _pVertexBindingDescriptions: VkVertexInputBindingDescription2EXT[] | null,
+    _pVertexBindingDescriptions: Span<VkVertexInputBindingDescription2EXT> | null,
     _vertexAttributeDescriptionCount: number,
-    _pVertexAttributeDescriptions: VkVertexInputAttributeDescription2EXT[] | null,
+    _pVertexAttributeDescriptions: Span<VkVertexInputAttributeDescription2EXT> | null,
   ): void {
   }
   vkCmdSetTessellationDomainOriginEXT(_commandBuffer: number, _domainOrigin: number): void {
@@ -1528,7 +1533,7 @@ export class NoopHandlers implements VenusHandlers {
   vkCmdSetSampleMaskEXT(
     _commandBuffer: number,
     _samples: number,
-    _pSampleMask: Uint32Array | null,
+    _pSampleMask: Span<number> | null,
   ): void {
   }
   vkCmdSetAlphaToCoverageEnableEXT(_commandBuffer: number, _alphaToCoverageEnable: number): void {
@@ -1541,21 +1546,21 @@ export class NoopHandlers implements VenusHandlers {
     _commandBuffer: number,
     _firstAttachment: number,
     _attachmentCount: number,
-    _pColorBlendEnables: Uint32Array | null,
+    _pColorBlendEnables: Span<number> | null,
   ): void {
   }
   vkCmdSetColorBlendEquationEXT(
     _commandBuffer: number,
     _firstAttachment: number,
     _attachmentCount: number,
-    _pColorBlendEquations: VkColorBlendEquationEXT[] | null,
+    _pColorBlendEquations: Span<VkColorBlendEquationEXT> | null,
   ): void {
   }
   vkCmdSetColorWriteMaskEXT(
     _commandBuffer: number,
     _firstAttachment: number,
     _attachmentCount: number,
-    _pColorWriteMasks: Uint32Array | null,
+    _pColorWriteMasks: Span<number> | null,
   ): void {
   }
   vkCmdSetRasterizationStreamEXT(_commandBuffer: number, _rasterizationStream: number): void {
@@ -1578,7 +1583,7 @@ export class NoopHandlers implements VenusHandlers {
     _commandBuffer: number,
     _firstAttachment: number,
     _attachmentCount: number,
-    _pColorBlendAdvanced: VkColorBlendAdvancedEXT[] | null,
+    _pColorBlendAdvanced: Span<VkColorBlendAdvancedEXT> | null,
   ): void {
   }
   vkCmdSetProvokingVertexModeEXT(_commandBuffer: number, _provokingVertexMode: number): void {

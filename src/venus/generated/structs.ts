@@ -184,6 +184,18 @@ function ec_VkAttachmentDescription2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkAttachmentDescriptionStencilLayout(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000241002) {
+    return r.fail("sType of VkAttachmentDescriptionStencilLayout") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkAttachmentDescriptionStencilLayout") !== 0;
+  }
+  return true;
+}
+
 export function d_VkAttachmentDescriptionStencilLayout(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000241002) {
@@ -308,6 +320,18 @@ function ec_VkAttachmentReference2(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkAttachmentReferenceStencilLayout(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000241001) {
+    return r.fail("sType of VkAttachmentReferenceStencilLayout") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkAttachmentReferenceStencilLayout") !== 0;
+  }
+  return true;
 }
 
 export function d_VkAttachmentReferenceStencilLayout(r: VenusReader): any {
@@ -621,6 +645,16 @@ function ec_VkBindImageMemoryInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkBindImagePlaneMemoryInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156002) return r.fail("sType of VkBindImagePlaneMemoryInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBindImagePlaneMemoryInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkBindImagePlaneMemoryInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000156002) {
@@ -899,6 +933,14 @@ export function e_VkBufferCopy(w: VenusWriter, v: any): void {
   w.u64(v.size);
 }
 
+export function vs_VkBufferCopy2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000337006) return r.fail("sType of VkBufferCopy2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) return r.fail("unexpected pNext element in VkBufferCopy2") !== 0;
+  return true;
+}
+
 export function d_VkBufferCopy2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000337006) {
@@ -1041,6 +1083,18 @@ function ec_VkBufferCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkBufferDeviceAddressInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000244001) return r.fail("sType of VkBufferDeviceAddressInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBufferDeviceAddressInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 9);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkBufferDeviceAddressInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000244001) {
@@ -1088,6 +1142,16 @@ export function e_VkBufferImageCopy(w: VenusWriter, v: any): void {
   e_VkImageSubresourceLayers(w, v.imageSubresource ?? {});
   e_VkOffset3D(w, v.imageOffset ?? {});
   e_VkExtent3D(w, v.imageExtent ?? {});
+}
+
+export function vs_VkBufferImageCopy2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000337009) return r.fail("sType of VkBufferImageCopy2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBufferImageCopy2") !== 0;
+  }
+  return true;
 }
 
 export function d_VkBufferImageCopy2(r: VenusReader): any {
@@ -1320,6 +1384,18 @@ function ec_VkBufferMemoryBarrier2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkBufferMemoryRequirementsInfo2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000146000) return r.fail("sType of VkBufferMemoryRequirementsInfo2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBufferMemoryRequirementsInfo2") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 9);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkBufferMemoryRequirementsInfo2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000146000) {
@@ -1343,6 +1419,18 @@ export function e_VkBufferMemoryRequirementsInfo2(w: VenusWriter, v: any): void 
 
 export function ef_VkBufferMemoryRequirementsInfo2(w: VenusWriter, v: any): void {
   w.handle(v.buffer);
+}
+
+export function vs_VkBufferOpaqueCaptureAddressCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000257002) {
+    return r.fail("sType of VkBufferOpaqueCaptureAddressCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBufferOpaqueCaptureAddressCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkBufferOpaqueCaptureAddressCreateInfo(r: VenusReader): any {
@@ -1371,6 +1459,18 @@ export function e_VkBufferOpaqueCaptureAddressCreateInfo(w: VenusWriter, v: any)
 
 export function ef_VkBufferOpaqueCaptureAddressCreateInfo(w: VenusWriter, v: any): void {
   w.u64(v.opaqueCaptureAddress);
+}
+
+export function vs_VkBufferUsageFlags2CreateInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000470006) {
+    return r.fail("sType of VkBufferUsageFlags2CreateInfoKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkBufferUsageFlags2CreateInfoKHR") !== 0;
+  }
+  return true;
 }
 
 export function d_VkBufferUsageFlags2CreateInfoKHR(r: VenusReader): any {
@@ -1480,6 +1580,16 @@ function ec_VkBufferViewCreateInfo(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkCalibratedTimestampInfoEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000184000) return r.fail("sType of VkCalibratedTimestampInfoEXT") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkCalibratedTimestampInfoEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkCalibratedTimestampInfoEXT(r: VenusReader): any {
@@ -1668,6 +1778,18 @@ export function e_VkColorBlendEquationEXT(w: VenusWriter, v: any): void {
   w.i32(v.alphaBlendOp);
 }
 
+export function vs_VkCommandBufferAllocateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 40) return r.fail("sType of VkCommandBufferAllocateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkCommandBufferAllocateInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 25);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkCommandBufferAllocateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 40) {
@@ -1774,6 +1896,23 @@ function ec_VkCommandBufferBeginInfo(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkCommandBufferInheritanceConditionalRenderingInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000081000) {
+    return r.fail("sType of VkCommandBufferInheritanceConditionalRenderingInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkCommandBufferInheritanceConditionalRenderingInfoEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkCommandBufferInheritanceConditionalRenderingInfoEXT(r: VenusReader): any {
@@ -1978,6 +2117,18 @@ export function ef_VkCommandBufferInheritanceRenderingInfo(w: VenusWriter, v: an
   w.i32(v.rasterizationSamples);
 }
 
+export function vs_VkCommandBufferSubmitInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000314006) return r.fail("sType of VkCommandBufferSubmitInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkCommandBufferSubmitInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 6);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkCommandBufferSubmitInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000314006) {
@@ -2001,6 +2152,16 @@ export function e_VkCommandBufferSubmitInfo(w: VenusWriter, v: any): void {
 export function ef_VkCommandBufferSubmitInfo(w: VenusWriter, v: any): void {
   w.handle(v.commandBuffer);
   w.u32(v.deviceMask);
+}
+
+export function vs_VkCommandPoolCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 39) return r.fail("sType of VkCommandPoolCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkCommandPoolCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkCommandPoolCreateInfo(r: VenusReader): any {
@@ -2159,6 +2320,20 @@ function ec_VkComputePipelineCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkConditionalRenderingBeginInfoEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000081002) {
+    return r.fail("sType of VkConditionalRenderingBeginInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkConditionalRenderingBeginInfoEXT") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 9);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkConditionalRenderingBeginInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000081002) {
@@ -2313,6 +2488,20 @@ export function ef_VkCopyBufferToImageInfo2(w: VenusWriter, v: any): void {
     w.count(arr?.length ?? 0);
     if (arr) { for (const x of arr) e_VkBufferImageCopy2(w, x); }
   }
+}
+
+export function vs_VkCopyDescriptorSet(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 36) return r.fail("sType of VkCopyDescriptorSet") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkCopyDescriptorSet") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 23);
+  if (r.bad) return false;
+  r.handleAt(w[i + 7], w[i + 8], 23);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkCopyDescriptorSet(r: VenusReader): any {
@@ -2559,6 +2748,14 @@ export function ef_VkDependencyInfo(w: VenusWriter, v: any): void {
   }
 }
 
+export function vs_VkDescriptorBufferInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  r.handleAt(w[i + 0], w[i + 1], 9);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkDescriptorBufferInfo(r: VenusReader): any {
   const v_buffer = r.handle(9);
   const v_offset = r.u64();
@@ -2570,6 +2767,16 @@ export function e_VkDescriptorBufferInfo(w: VenusWriter, v: any): void {
   w.handle(v.buffer);
   w.u64(v.offset);
   w.u64(v.range);
+}
+
+export function vs_VkDescriptorImageInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  r.handleAt(w[i + 0], w[i + 1], 21);
+  if (r.bad) return false;
+  r.handleAt(w[i + 2], w[i + 3], 14);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkDescriptorImageInfo(r: VenusReader): any {
@@ -2689,6 +2896,21 @@ function ec_VkDescriptorPoolCreateInfo(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkDescriptorPoolInlineUniformBlockCreateInfo(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000138003) {
+    return r.fail("sType of VkDescriptorPoolInlineUniformBlockCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDescriptorPoolInlineUniformBlockCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkDescriptorPoolInlineUniformBlockCreateInfo(r: VenusReader): any {
@@ -3212,6 +3434,23 @@ export function ef_VkDescriptorSetVariableDescriptorCountAllocateInfo(
     w.count(arr?.length ?? 0);
     if (arr) w.u32Array(arr);
   }
+}
+
+export function vs_VkDescriptorSetVariableDescriptorCountLayoutSupport(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000161004) {
+    return r.fail("sType of VkDescriptorSetVariableDescriptorCountLayoutSupport") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkDescriptorSetVariableDescriptorCountLayoutSupport",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkDescriptorSetVariableDescriptorCountLayoutSupport(r: VenusReader): any {
@@ -4116,6 +4355,16 @@ function ec_VkDeviceCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkDeviceGroupBindSparseInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000060006) return r.fail("sType of VkDeviceGroupBindSparseInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDeviceGroupBindSparseInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkDeviceGroupBindSparseInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000060006) {
@@ -4144,6 +4393,18 @@ export function e_VkDeviceGroupBindSparseInfo(w: VenusWriter, v: any): void {
 export function ef_VkDeviceGroupBindSparseInfo(w: VenusWriter, v: any): void {
   w.u32(v.resourceDeviceIndex);
   w.u32(v.memoryDeviceIndex);
+}
+
+export function vs_VkDeviceGroupCommandBufferBeginInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000060004) {
+    return r.fail("sType of VkDeviceGroupCommandBufferBeginInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDeviceGroupCommandBufferBeginInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkDeviceGroupCommandBufferBeginInfo(r: VenusReader): any {
@@ -4429,6 +4690,20 @@ export function ef_VkDeviceImageSubresourceInfoKHR(w: VenusWriter, v: any): void
   } else w.ptr(false);
 }
 
+export function vs_VkDeviceMemoryOpaqueCaptureAddressInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000257004) {
+    return r.fail("sType of VkDeviceMemoryOpaqueCaptureAddressInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDeviceMemoryOpaqueCaptureAddressInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 8);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkDeviceMemoryOpaqueCaptureAddressInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000257004) {
@@ -4455,6 +4730,16 @@ export function e_VkDeviceMemoryOpaqueCaptureAddressInfo(w: VenusWriter, v: any)
 
 export function ef_VkDeviceMemoryOpaqueCaptureAddressInfo(w: VenusWriter, v: any): void {
   w.handle(v.memory);
+}
+
+export function vs_VkDevicePrivateDataCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000295001) return r.fail("sType of VkDevicePrivateDataCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDevicePrivateDataCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkDevicePrivateDataCreateInfo(r: VenusReader): any {
@@ -4607,6 +4892,16 @@ function ec_VkDeviceQueueInfo2(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkDeviceQueueTimelineInfoMESA(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384005) return r.fail("sType of VkDeviceQueueTimelineInfoMESA") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkDeviceQueueTimelineInfoMESA") !== 0;
+  }
+  return true;
 }
 
 export function d_VkDeviceQueueTimelineInfoMESA(r: VenusReader): any {
@@ -4862,6 +5157,16 @@ export function pef_VkDrmFormatModifierPropertiesListEXT(w: VenusWriter, v: any)
   w.count(v.pDrmFormatModifierProperties?.length ?? 0);
 }
 
+export function vs_VkEventCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 10) return r.fail("sType of VkEventCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkEventCreateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkEventCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 10) r.fail(`sType ${sType} is not VK_STRUCTURE_TYPE_EVENT_CREATE_INFO (10)`);
@@ -4881,6 +5186,16 @@ export function e_VkEventCreateInfo(w: VenusWriter, v: any): void {
 
 export function ef_VkEventCreateInfo(w: VenusWriter, v: any): void {
   w.u32(v.flags);
+}
+
+export function vs_VkExportFenceCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000113000) return r.fail("sType of VkExportFenceCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExportFenceCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkExportFenceCreateInfo(r: VenusReader): any {
@@ -4906,6 +5221,16 @@ export function ef_VkExportFenceCreateInfo(w: VenusWriter, v: any): void {
   w.u32(v.handleTypes);
 }
 
+export function vs_VkExportMemoryAllocateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000072002) return r.fail("sType of VkExportMemoryAllocateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExportMemoryAllocateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkExportMemoryAllocateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000072002) {
@@ -4927,6 +5252,16 @@ export function e_VkExportMemoryAllocateInfo(w: VenusWriter, v: any): void {
 
 export function ef_VkExportMemoryAllocateInfo(w: VenusWriter, v: any): void {
   w.u32(v.handleTypes);
+}
+
+export function vs_VkExportSemaphoreCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000077000) return r.fail("sType of VkExportSemaphoreCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExportSemaphoreCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkExportSemaphoreCreateInfo(r: VenusReader): any {
@@ -5008,6 +5343,16 @@ export function p_VkExtent3D(_r: VenusReader): any {
 export function pe_VkExtent3D(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkExternalBufferProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000071003) return r.fail("sType of VkExternalBufferProperties") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalBufferProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkExternalBufferProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000071003) {
@@ -5052,6 +5397,16 @@ export function pe_VkExternalBufferProperties(w: VenusWriter, v: any): void {
 
 export function pef_VkExternalBufferProperties(w: VenusWriter, v: any): void {
   pe_VkExternalMemoryProperties(w, v.externalMemoryProperties ?? {});
+}
+
+export function vs_VkExternalFenceProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000112001) return r.fail("sType of VkExternalFenceProperties") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalFenceProperties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkExternalFenceProperties(r: VenusReader): any {
@@ -5108,6 +5463,16 @@ export function pe_VkExternalFenceProperties(w: VenusWriter, v: any): void {
 export function pef_VkExternalFenceProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkExternalImageFormatProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000071001) return r.fail("sType of VkExternalImageFormatProperties") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalImageFormatProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkExternalImageFormatProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000071001) {
@@ -5154,6 +5519,18 @@ export function pef_VkExternalImageFormatProperties(w: VenusWriter, v: any): voi
   pe_VkExternalMemoryProperties(w, v.externalMemoryProperties ?? {});
 }
 
+export function vs_VkExternalMemoryAcquireUnmodifiedEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000453000) {
+    return r.fail("sType of VkExternalMemoryAcquireUnmodifiedEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalMemoryAcquireUnmodifiedEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkExternalMemoryAcquireUnmodifiedEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000453000) {
@@ -5182,6 +5559,18 @@ export function ef_VkExternalMemoryAcquireUnmodifiedEXT(w: VenusWriter, v: any):
   w.u32(v.acquireUnmodifiedMemory);
 }
 
+export function vs_VkExternalMemoryBufferCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000072000) {
+    return r.fail("sType of VkExternalMemoryBufferCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalMemoryBufferCreateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkExternalMemoryBufferCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000072000) {
@@ -5205,6 +5594,16 @@ export function e_VkExternalMemoryBufferCreateInfo(w: VenusWriter, v: any): void
 
 export function ef_VkExternalMemoryBufferCreateInfo(w: VenusWriter, v: any): void {
   w.u32(v.handleTypes);
+}
+
+export function vs_VkExternalMemoryImageCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000072001) return r.fail("sType of VkExternalMemoryImageCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalMemoryImageCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkExternalMemoryImageCreateInfo(r: VenusReader): any {
@@ -5254,6 +5653,16 @@ export function p_VkExternalMemoryProperties(_r: VenusReader): any {
 }
 
 export function pe_VkExternalMemoryProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkExternalSemaphoreProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000076001) return r.fail("sType of VkExternalSemaphoreProperties") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkExternalSemaphoreProperties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkExternalSemaphoreProperties(r: VenusReader): any {
@@ -5376,6 +5785,18 @@ function ec_VkFenceCreateInfo(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkFenceGetFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000115001) return r.fail("sType of VkFenceGetFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkFenceGetFdInfoKHR") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 7);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkFenceGetFdInfoKHR(r: VenusReader): any {
@@ -5597,6 +6018,16 @@ function pec_VkFormatProperties2(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkFormatProperties3(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000360000) return r.fail("sType of VkFormatProperties3") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkFormatProperties3") !== 0;
+  }
+  return true;
 }
 
 export function d_VkFormatProperties3(r: VenusReader): any {
@@ -6106,6 +6537,18 @@ function ec_VkGraphicsPipelineCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkGraphicsPipelineLibraryCreateInfoEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000320002) {
+    return r.fail("sType of VkGraphicsPipelineLibraryCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkGraphicsPipelineLibraryCreateInfoEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkGraphicsPipelineLibraryCreateInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000320002) {
@@ -6215,6 +6658,14 @@ export function e_VkImageCopy(w: VenusWriter, v: any): void {
   e_VkImageSubresourceLayers(w, v.dstSubresource ?? {});
   e_VkOffset3D(w, v.dstOffset ?? {});
   e_VkExtent3D(w, v.extent ?? {});
+}
+
+export function vs_VkImageCopy2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000337007) return r.fail("sType of VkImageCopy2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) return r.fail("unexpected pNext element in VkImageCopy2") !== 0;
+  return true;
 }
 
 export function d_VkImageCopy2(r: VenusReader): any {
@@ -6515,6 +6966,18 @@ export function ef_VkImageDrmFormatModifierListCreateInfoEXT(w: VenusWriter, v: 
     w.count(arr?.length ?? 0);
     if (arr) w.u64Array(arr);
   }
+}
+
+export function vs_VkImageDrmFormatModifierPropertiesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000158005) {
+    return r.fail("sType of VkImageDrmFormatModifierPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageDrmFormatModifierPropertiesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkImageDrmFormatModifierPropertiesEXT(r: VenusReader): any {
@@ -7068,6 +7531,18 @@ function ec_VkImageMemoryRequirementsInfo2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkImagePlaneMemoryRequirementsInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156003) {
+    return r.fail("sType of VkImagePlaneMemoryRequirementsInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImagePlaneMemoryRequirementsInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImagePlaneMemoryRequirementsInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000156003) {
@@ -7116,6 +7591,16 @@ export function e_VkImageResolve(w: VenusWriter, v: any): void {
   e_VkExtent3D(w, v.extent ?? {});
 }
 
+export function vs_VkImageResolve2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000337010) return r.fail("sType of VkImageResolve2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageResolve2") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImageResolve2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000337010) {
@@ -7155,6 +7640,20 @@ export function ef_VkImageResolve2(w: VenusWriter, v: any): void {
   e_VkExtent3D(w, v.extent ?? {});
 }
 
+export function vs_VkImageSparseMemoryRequirementsInfo2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000146002) {
+    return r.fail("sType of VkImageSparseMemoryRequirementsInfo2") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageSparseMemoryRequirementsInfo2") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 10);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkImageSparseMemoryRequirementsInfo2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000146002) {
@@ -7181,6 +7680,16 @@ export function e_VkImageSparseMemoryRequirementsInfo2(w: VenusWriter, v: any): 
 
 export function ef_VkImageSparseMemoryRequirementsInfo2(w: VenusWriter, v: any): void {
   w.handle(v.image);
+}
+
+export function vs_VkImageStencilUsageCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000246000) return r.fail("sType of VkImageStencilUsageCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageStencilUsageCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkImageStencilUsageCreateInfo(r: VenusReader): any {
@@ -7217,6 +7726,16 @@ export function e_VkImageSubresource(w: VenusWriter, v: any): void {
   w.u32(v.aspectMask);
   w.u32(v.mipLevel);
   w.u32(v.arrayLayer);
+}
+
+export function vs_VkImageSubresource2KHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000338003) return r.fail("sType of VkImageSubresource2KHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageSubresource2KHR") !== 0;
+  }
+  return true;
 }
 
 export function d_VkImageSubresource2KHR(r: VenusReader): any {
@@ -7388,6 +7907,16 @@ function ec_VkImageViewCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkImageViewMinLodCreateInfoEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000391001) return r.fail("sType of VkImageViewMinLodCreateInfoEXT") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageViewMinLodCreateInfoEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImageViewMinLodCreateInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000391001) {
@@ -7413,6 +7942,16 @@ export function ef_VkImageViewMinLodCreateInfoEXT(w: VenusWriter, v: any): void 
   w.f32(v.minLod);
 }
 
+export function vs_VkImageViewUsageCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000117002) return r.fail("sType of VkImageViewUsageCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImageViewUsageCreateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImageViewUsageCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000117002) {
@@ -7434,6 +7973,18 @@ export function e_VkImageViewUsageCreateInfo(w: VenusWriter, v: any): void {
 
 export function ef_VkImageViewUsageCreateInfo(w: VenusWriter, v: any): void {
   w.u32(v.usage);
+}
+
+export function vs_VkImportFenceFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000115000) return r.fail("sType of VkImportFenceFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImportFenceFdInfoKHR") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 7);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkImportFenceFdInfoKHR(r: VenusReader): any {
@@ -7472,6 +8023,16 @@ export function ef_VkImportFenceFdInfoKHR(w: VenusWriter, v: any): void {
   w.i32(v.fd);
 }
 
+export function vs_VkImportMemoryFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000074000) return r.fail("sType of VkImportMemoryFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImportMemoryFdInfoKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImportMemoryFdInfoKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000074000) {
@@ -7497,6 +8058,16 @@ export function ef_VkImportMemoryFdInfoKHR(w: VenusWriter, v: any): void {
   w.i32(v.fd);
 }
 
+export function vs_VkImportMemoryResourceInfoMESA(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384002) return r.fail("sType of VkImportMemoryResourceInfoMESA") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImportMemoryResourceInfoMESA") !== 0;
+  }
+  return true;
+}
+
 export function d_VkImportMemoryResourceInfoMESA(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000384002) {
@@ -7518,6 +8089,18 @@ export function e_VkImportMemoryResourceInfoMESA(w: VenusWriter, v: any): void {
 
 export function ef_VkImportMemoryResourceInfoMESA(w: VenusWriter, v: any): void {
   w.u32(v.resourceId);
+}
+
+export function vs_VkImportSemaphoreFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000079000) return r.fail("sType of VkImportSemaphoreFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImportSemaphoreFdInfoKHR") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 5);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkImportSemaphoreFdInfoKHR(r: VenusReader): any {
@@ -7554,6 +8137,20 @@ export function ef_VkImportSemaphoreFdInfoKHR(w: VenusWriter, v: any): void {
   w.u32(v.flags);
   w.i32(v.handleType);
   w.i32(v.fd);
+}
+
+export function vs_VkImportSemaphoreResourceInfoMESA(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384004) {
+    return r.fail("sType of VkImportSemaphoreResourceInfoMESA") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkImportSemaphoreResourceInfoMESA") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 5);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkImportSemaphoreResourceInfoMESA(r: VenusReader): any {
@@ -7694,6 +8291,18 @@ export function p_VkLayerProperties(_r: VenusReader): any {
 export function pe_VkLayerProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkMappedMemoryRange(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 6) return r.fail("sType of VkMappedMemoryRange") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMappedMemoryRange") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 8);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkMappedMemoryRange(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 6) r.fail(`sType ${sType} is not VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE (6)`);
@@ -7717,6 +8326,16 @@ export function ef_VkMappedMemoryRange(w: VenusWriter, v: any): void {
   w.handle(v.memory);
   w.u64(v.offset);
   w.u64(v.size);
+}
+
+export function vs_VkMemoryAllocateFlagsInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000060000) return r.fail("sType of VkMemoryAllocateFlagsInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryAllocateFlagsInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkMemoryAllocateFlagsInfo(r: VenusReader): any {
@@ -7854,6 +8473,16 @@ function ec_VkMemoryAllocateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkMemoryBarrier(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 46) return r.fail("sType of VkMemoryBarrier") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryBarrier") !== 0;
+  }
+  return true;
+}
+
 export function d_VkMemoryBarrier(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 46) r.fail(`sType ${sType} is not VK_STRUCTURE_TYPE_MEMORY_BARRIER (46)`);
@@ -7875,6 +8504,16 @@ export function e_VkMemoryBarrier(w: VenusWriter, v: any): void {
 export function ef_VkMemoryBarrier(w: VenusWriter, v: any): void {
   w.u32(v.srcAccessMask);
   w.u32(v.dstAccessMask);
+}
+
+export function vs_VkMemoryBarrier2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000314000) return r.fail("sType of VkMemoryBarrier2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryBarrier2") !== 0;
+  }
+  return true;
 }
 
 export function d_VkMemoryBarrier2(r: VenusReader): any {
@@ -7913,6 +8552,20 @@ export function ef_VkMemoryBarrier2(w: VenusWriter, v: any): void {
   w.u64(v.dstAccessMask);
 }
 
+export function vs_VkMemoryDedicatedAllocateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000127001) return r.fail("sType of VkMemoryDedicatedAllocateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryDedicatedAllocateInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 10);
+  if (r.bad) return false;
+  r.handleAt(w[i + 5], w[i + 6], 9);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkMemoryDedicatedAllocateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000127001) {
@@ -7936,6 +8589,16 @@ export function e_VkMemoryDedicatedAllocateInfo(w: VenusWriter, v: any): void {
 export function ef_VkMemoryDedicatedAllocateInfo(w: VenusWriter, v: any): void {
   w.handle(v.image);
   w.handle(v.buffer);
+}
+
+export function vs_VkMemoryDedicatedRequirements(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000127000) return r.fail("sType of VkMemoryDedicatedRequirements") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryDedicatedRequirements") !== 0;
+  }
+  return true;
 }
 
 export function d_VkMemoryDedicatedRequirements(r: VenusReader): any {
@@ -7989,6 +8652,16 @@ export function pe_VkMemoryDedicatedRequirements(w: VenusWriter, v: any): void {
 export function pef_VkMemoryDedicatedRequirements(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkMemoryFdPropertiesKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000074001) return r.fail("sType of VkMemoryFdPropertiesKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryFdPropertiesKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkMemoryFdPropertiesKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000074001) {
@@ -8033,6 +8706,18 @@ export function pe_VkMemoryFdPropertiesKHR(w: VenusWriter, v: any): void {
 export function pef_VkMemoryFdPropertiesKHR(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkMemoryGetFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000074002) return r.fail("sType of VkMemoryGetFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryGetFdInfoKHR") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 8);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkMemoryGetFdInfoKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000074002) {
@@ -8074,6 +8759,18 @@ export function p_VkMemoryHeap(_r: VenusReader): any {
 }
 
 export function pe_VkMemoryHeap(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkMemoryOpaqueCaptureAddressAllocateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000257003) {
+    return r.fail("sType of VkMemoryOpaqueCaptureAddressAllocateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryOpaqueCaptureAddressAllocateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkMemoryOpaqueCaptureAddressAllocateInfo(r: VenusReader): any {
@@ -8262,6 +8959,21 @@ function pec_VkMemoryRequirements2(w: VenusWriter, p: any): void {
         break;
     }
   }
+}
+
+export function vs_VkMemoryResourceAllocationSizePropertiesMESA(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384003) {
+    return r.fail("sType of VkMemoryResourceAllocationSizePropertiesMESA") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkMemoryResourceAllocationSizePropertiesMESA") !== 0;
+  }
+  return true;
 }
 
 export function d_VkMemoryResourceAllocationSizePropertiesMESA(r: VenusReader): any {
@@ -8601,6 +9313,18 @@ export function e_VkOffset3D(w: VenusWriter, v: any): void {
   w.i32(v.z);
 }
 
+export function vs_VkPhysicalDevice16BitStorageFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000083000) {
+    return r.fail("sType of VkPhysicalDevice16BitStorageFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevice16BitStorageFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDevice16BitStorageFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000083000) {
@@ -8668,6 +9392,18 @@ export function pe_VkPhysicalDevice16BitStorageFeatures(w: VenusWriter, v: any):
 export function pef_VkPhysicalDevice16BitStorageFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDevice4444FormatsFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000340000) {
+    return r.fail("sType of VkPhysicalDevice4444FormatsFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevice4444FormatsFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDevice4444FormatsFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000340000) {
@@ -8729,6 +9465,18 @@ export function pe_VkPhysicalDevice4444FormatsFeaturesEXT(w: VenusWriter, v: any
 export function pef_VkPhysicalDevice4444FormatsFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDevice8BitStorageFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000177000) {
+    return r.fail("sType of VkPhysicalDevice8BitStorageFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevice8BitStorageFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDevice8BitStorageFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000177000) {
@@ -8788,6 +9536,23 @@ export function pe_VkPhysicalDevice8BitStorageFeatures(w: VenusWriter, v: any): 
 }
 
 export function pef_VkPhysicalDevice8BitStorageFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000339000) {
+    return r.fail("sType of VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT(r: VenusReader): any {
@@ -8862,6 +9627,22 @@ export function pef_VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceBorderColorSwizzleFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000411000) {
+    return r.fail("sType of VkPhysicalDeviceBorderColorSwizzleFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceBorderColorSwizzleFeaturesEXT") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceBorderColorSwizzleFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000411000) {
@@ -8921,6 +9702,18 @@ export function pe_VkPhysicalDeviceBorderColorSwizzleFeaturesEXT(w: VenusWriter,
 }
 
 export function pef_VkPhysicalDeviceBorderColorSwizzleFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceBufferDeviceAddressFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000257000) {
+    return r.fail("sType of VkPhysicalDeviceBufferDeviceAddressFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceBufferDeviceAddressFeatures") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceBufferDeviceAddressFeatures(r: VenusReader): any {
@@ -8987,6 +9780,18 @@ export function pe_VkPhysicalDeviceBufferDeviceAddressFeatures(w: VenusWriter, v
 export function pef_VkPhysicalDeviceBufferDeviceAddressFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceColorWriteEnableFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000381000) {
+    return r.fail("sType of VkPhysicalDeviceColorWriteEnableFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceColorWriteEnableFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceColorWriteEnableFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000381000) {
@@ -9039,6 +9844,22 @@ export function pe_VkPhysicalDeviceColorWriteEnableFeaturesEXT(w: VenusWriter, v
 }
 
 export function pef_VkPhysicalDeviceColorWriteEnableFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceConditionalRenderingFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000081001) {
+    return r.fail("sType of VkPhysicalDeviceConditionalRenderingFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceConditionalRenderingFeaturesEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceConditionalRenderingFeaturesEXT(r: VenusReader): any {
@@ -9106,6 +9927,23 @@ export function pef_VkPhysicalDeviceConditionalRenderingFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceConservativeRasterizationPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000101000) {
+    return r.fail("sType of VkPhysicalDeviceConservativeRasterizationPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceConservativeRasterizationPropertiesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceConservativeRasterizationPropertiesEXT(r: VenusReader): any {
@@ -9208,6 +10046,21 @@ export function pef_VkPhysicalDeviceConservativeRasterizationPropertiesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceCustomBorderColorFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000287002) {
+    return r.fail("sType of VkPhysicalDeviceCustomBorderColorFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceCustomBorderColorFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceCustomBorderColorFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000287002) {
@@ -9269,6 +10122,22 @@ export function pe_VkPhysicalDeviceCustomBorderColorFeaturesEXT(w: VenusWriter, 
 export function pef_VkPhysicalDeviceCustomBorderColorFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceCustomBorderColorPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000287001) {
+    return r.fail("sType of VkPhysicalDeviceCustomBorderColorPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceCustomBorderColorPropertiesEXT") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceCustomBorderColorPropertiesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000287001) {
@@ -9321,6 +10190,18 @@ export function pe_VkPhysicalDeviceCustomBorderColorPropertiesEXT(w: VenusWriter
 }
 
 export function pef_VkPhysicalDeviceCustomBorderColorPropertiesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceDepthClipControlFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000355000) {
+    return r.fail("sType of VkPhysicalDeviceDepthClipControlFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDepthClipControlFeaturesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceDepthClipControlFeaturesEXT(r: VenusReader): any {
@@ -9377,6 +10258,18 @@ export function pe_VkPhysicalDeviceDepthClipControlFeaturesEXT(w: VenusWriter, v
 export function pef_VkPhysicalDeviceDepthClipControlFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceDepthClipEnableFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000102000) {
+    return r.fail("sType of VkPhysicalDeviceDepthClipEnableFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDepthClipEnableFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceDepthClipEnableFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000102000) {
@@ -9429,6 +10322,22 @@ export function pe_VkPhysicalDeviceDepthClipEnableFeaturesEXT(w: VenusWriter, v:
 }
 
 export function pef_VkPhysicalDeviceDepthClipEnableFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceDepthStencilResolveProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000199000) {
+    return r.fail("sType of VkPhysicalDeviceDepthStencilResolveProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDepthStencilResolveProperties") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceDepthStencilResolveProperties(r: VenusReader): any {
@@ -9496,6 +10405,18 @@ export function pe_VkPhysicalDeviceDepthStencilResolveProperties(w: VenusWriter,
 }
 
 export function pef_VkPhysicalDeviceDepthStencilResolveProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceDescriptorIndexingFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000161001) {
+    return r.fail("sType of VkPhysicalDeviceDescriptorIndexingFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDescriptorIndexingFeatures") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceDescriptorIndexingFeatures(r: VenusReader): any {
@@ -9615,6 +10536,21 @@ export function pe_VkPhysicalDeviceDescriptorIndexingFeatures(w: VenusWriter, v:
 }
 
 export function pef_VkPhysicalDeviceDescriptorIndexingFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceDescriptorIndexingProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000161002) {
+    return r.fail("sType of VkPhysicalDeviceDescriptorIndexingProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDescriptorIndexingProperties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceDescriptorIndexingProperties(r: VenusReader): any {
@@ -9817,6 +10753,18 @@ export function pef_VkPhysicalDeviceDriverProperties(w: VenusWriter, v: any): vo
   pe_VkConformanceVersion(w, v.conformanceVersion ?? {});
 }
 
+export function vs_VkPhysicalDeviceDynamicRenderingFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000044003) {
+    return r.fail("sType of VkPhysicalDeviceDynamicRenderingFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceDynamicRenderingFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceDynamicRenderingFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000044003) {
@@ -9869,6 +10817,23 @@ export function pe_VkPhysicalDeviceDynamicRenderingFeatures(w: VenusWriter, v: a
 }
 
 export function pef_VkPhysicalDeviceDynamicRenderingFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000499000) {
+    return r.fail("sType of VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT(
@@ -9951,6 +10916,23 @@ export function pef_VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT
 ): void {
 }
 
+export function vs_VkPhysicalDeviceExtendedDynamicState2FeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000377000) {
+    return r.fail("sType of VkPhysicalDeviceExtendedDynamicState2FeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceExtendedDynamicState2FeaturesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceExtendedDynamicState2FeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000377000) {
@@ -10022,6 +11004,23 @@ export function pef_VkPhysicalDeviceExtendedDynamicState2FeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceExtendedDynamicState3FeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000455000) {
+    return r.fail("sType of VkPhysicalDeviceExtendedDynamicState3FeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceExtendedDynamicState3FeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceExtendedDynamicState3FeaturesEXT(r: VenusReader): any {
@@ -10186,6 +11185,23 @@ export function pef_VkPhysicalDeviceExtendedDynamicState3FeaturesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceExtendedDynamicState3PropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000455001) {
+    return r.fail("sType of VkPhysicalDeviceExtendedDynamicState3PropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceExtendedDynamicState3PropertiesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceExtendedDynamicState3PropertiesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000455001) {
@@ -10257,6 +11273,22 @@ export function pef_VkPhysicalDeviceExtendedDynamicState3PropertiesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceExtendedDynamicStateFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000267000) {
+    return r.fail("sType of VkPhysicalDeviceExtendedDynamicStateFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceExtendedDynamicStateFeaturesEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceExtendedDynamicStateFeaturesEXT(r: VenusReader): any {
@@ -10395,6 +11427,18 @@ function ec_VkPhysicalDeviceExternalBufferInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPhysicalDeviceExternalFenceInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000112000) {
+    return r.fail("sType of VkPhysicalDeviceExternalFenceInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceExternalFenceInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceExternalFenceInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000112000) {
@@ -10418,6 +11462,18 @@ export function e_VkPhysicalDeviceExternalFenceInfo(w: VenusWriter, v: any): voi
 
 export function ef_VkPhysicalDeviceExternalFenceInfo(w: VenusWriter, v: any): void {
   w.i32(v.handleType);
+}
+
+export function vs_VkPhysicalDeviceExternalImageFormatInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000071000) {
+    return r.fail("sType of VkPhysicalDeviceExternalImageFormatInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceExternalImageFormatInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceExternalImageFormatInfo(r: VenusReader): any {
@@ -11928,6 +12984,18 @@ function pec_VkPhysicalDeviceFeatures2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPhysicalDeviceFloatControlsProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000197000) {
+    return r.fail("sType of VkPhysicalDeviceFloatControlsProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceFloatControlsProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceFloatControlsProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000197000) {
@@ -12034,6 +13102,23 @@ export function pe_VkPhysicalDeviceFloatControlsProperties(w: VenusWriter, v: an
 export function pef_VkPhysicalDeviceFloatControlsProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000251000) {
+    return r.fail("sType of VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000251000) {
@@ -12113,6 +13198,22 @@ export function pef_VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceFragmentShadingRateFeaturesKHR(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000226003) {
+    return r.fail("sType of VkPhysicalDeviceFragmentShadingRateFeaturesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceFragmentShadingRateFeaturesKHR") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceFragmentShadingRateFeaturesKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000226003) {
@@ -12177,6 +13278,18 @@ export function pe_VkPhysicalDeviceFragmentShadingRateFeaturesKHR(w: VenusWriter
 export function pef_VkPhysicalDeviceFragmentShadingRateFeaturesKHR(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceFragmentShadingRateKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000226004) {
+    return r.fail("sType of VkPhysicalDeviceFragmentShadingRateKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceFragmentShadingRateKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceFragmentShadingRateKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000226004) {
@@ -12233,6 +13346,23 @@ export function pe_VkPhysicalDeviceFragmentShadingRateKHR(w: VenusWriter, v: any
 
 export function pef_VkPhysicalDeviceFragmentShadingRateKHR(w: VenusWriter, v: any): void {
   pe_VkExtent2D(w, v.fragmentSize ?? {});
+}
+
+export function vs_VkPhysicalDeviceFragmentShadingRatePropertiesKHR(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000226002) {
+    return r.fail("sType of VkPhysicalDeviceFragmentShadingRatePropertiesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceFragmentShadingRatePropertiesKHR",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceFragmentShadingRatePropertiesKHR(r: VenusReader): any {
@@ -12364,6 +13494,23 @@ export function pef_VkPhysicalDeviceFragmentShadingRatePropertiesKHR(w: VenusWri
   pe_VkExtent2D(w, v.maxFragmentSize ?? {});
 }
 
+export function vs_VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000320000) {
+    return r.fail("sType of VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000320000) {
@@ -12431,6 +13578,23 @@ export function pef_VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000320001) {
+    return r.fail("sType of VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT(r: VenusReader): any {
@@ -12571,6 +13735,18 @@ export function pef_VkPhysicalDeviceGroupProperties(w: VenusWriter, v: any): voi
   for (let i = 0; i < 32; i++) w.handle(v.physicalDevices?.[i]);
 }
 
+export function vs_VkPhysicalDeviceHostQueryResetFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000261000) {
+    return r.fail("sType of VkPhysicalDeviceHostQueryResetFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceHostQueryResetFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceHostQueryResetFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000261000) {
@@ -12686,6 +13862,18 @@ export function pe_VkPhysicalDeviceIDProperties(w: VenusWriter, v: any): void {
 }
 
 export function pef_VkPhysicalDeviceIDProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceImage2DViewOf3DFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000393000) {
+    return r.fail("sType of VkPhysicalDeviceImage2DViewOf3DFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceImage2DViewOf3DFeaturesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceImage2DViewOf3DFeaturesEXT(r: VenusReader): any {
@@ -12919,6 +14107,18 @@ function ec_VkPhysicalDeviceImageFormatInfo2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPhysicalDeviceImageRobustnessFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000335000) {
+    return r.fail("sType of VkPhysicalDeviceImageRobustnessFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceImageRobustnessFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceImageRobustnessFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000335000) {
@@ -12971,6 +14171,18 @@ export function pe_VkPhysicalDeviceImageRobustnessFeatures(w: VenusWriter, v: an
 }
 
 export function pef_VkPhysicalDeviceImageRobustnessFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceImageViewMinLodFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000391000) {
+    return r.fail("sType of VkPhysicalDeviceImageViewMinLodFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceImageViewMinLodFeaturesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceImageViewMinLodFeaturesEXT(r: VenusReader): any {
@@ -13027,6 +14239,21 @@ export function pe_VkPhysicalDeviceImageViewMinLodFeaturesEXT(w: VenusWriter, v:
 export function pef_VkPhysicalDeviceImageViewMinLodFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceImagelessFramebufferFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000108000) {
+    return r.fail("sType of VkPhysicalDeviceImagelessFramebufferFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceImagelessFramebufferFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceImagelessFramebufferFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000108000) {
@@ -13081,6 +14308,18 @@ export function pe_VkPhysicalDeviceImagelessFramebufferFeatures(w: VenusWriter, 
 export function pef_VkPhysicalDeviceImagelessFramebufferFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceIndexTypeUint8FeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000265000) {
+    return r.fail("sType of VkPhysicalDeviceIndexTypeUint8FeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceIndexTypeUint8FeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceIndexTypeUint8FeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000265000) {
@@ -13133,6 +14372,18 @@ export function pe_VkPhysicalDeviceIndexTypeUint8FeaturesEXT(w: VenusWriter, v: 
 }
 
 export function pef_VkPhysicalDeviceIndexTypeUint8FeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceInlineUniformBlockFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000138000) {
+    return r.fail("sType of VkPhysicalDeviceInlineUniformBlockFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceInlineUniformBlockFeatures") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceInlineUniformBlockFeatures(r: VenusReader): any {
@@ -13195,6 +14446,21 @@ export function pe_VkPhysicalDeviceInlineUniformBlockFeatures(w: VenusWriter, v:
 }
 
 export function pef_VkPhysicalDeviceInlineUniformBlockFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceInlineUniformBlockProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000138001) {
+    return r.fail("sType of VkPhysicalDeviceInlineUniformBlockProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceInlineUniformBlockProperties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceInlineUniformBlockProperties(r: VenusReader): any {
@@ -13611,6 +14877,21 @@ export function p_VkPhysicalDeviceLimits(_r: VenusReader): any {
 export function pe_VkPhysicalDeviceLimits(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceLineRasterizationFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000259000) {
+    return r.fail("sType of VkPhysicalDeviceLineRasterizationFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceLineRasterizationFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceLineRasterizationFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000259000) {
@@ -13684,6 +14965,22 @@ export function pe_VkPhysicalDeviceLineRasterizationFeaturesEXT(w: VenusWriter, 
 export function pef_VkPhysicalDeviceLineRasterizationFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceLineRasterizationPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000259002) {
+    return r.fail("sType of VkPhysicalDeviceLineRasterizationPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceLineRasterizationPropertiesEXT") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceLineRasterizationPropertiesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000259002) {
@@ -13736,6 +15033,18 @@ export function pe_VkPhysicalDeviceLineRasterizationPropertiesEXT(w: VenusWriter
 }
 
 export function pef_VkPhysicalDeviceLineRasterizationPropertiesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceMaintenance3Properties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000168000) {
+    return r.fail("sType of VkPhysicalDeviceMaintenance3Properties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMaintenance3Properties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceMaintenance3Properties(r: VenusReader): any {
@@ -13799,6 +15108,18 @@ export function pe_VkPhysicalDeviceMaintenance3Properties(w: VenusWriter, v: any
 export function pef_VkPhysicalDeviceMaintenance3Properties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceMaintenance4Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000413000) {
+    return r.fail("sType of VkPhysicalDeviceMaintenance4Features") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMaintenance4Features") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceMaintenance4Features(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000413000) {
@@ -13851,6 +15172,18 @@ export function pe_VkPhysicalDeviceMaintenance4Features(w: VenusWriter, v: any):
 }
 
 export function pef_VkPhysicalDeviceMaintenance4Features(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceMaintenance4Properties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000413001) {
+    return r.fail("sType of VkPhysicalDeviceMaintenance4Properties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMaintenance4Properties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceMaintenance4Properties(r: VenusReader): any {
@@ -13907,6 +15240,18 @@ export function pe_VkPhysicalDeviceMaintenance4Properties(w: VenusWriter, v: any
 export function pef_VkPhysicalDeviceMaintenance4Properties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceMaintenance5FeaturesKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000470000) {
+    return r.fail("sType of VkPhysicalDeviceMaintenance5FeaturesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMaintenance5FeaturesKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceMaintenance5FeaturesKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000470000) {
@@ -13959,6 +15304,18 @@ export function pe_VkPhysicalDeviceMaintenance5FeaturesKHR(w: VenusWriter, v: an
 }
 
 export function pef_VkPhysicalDeviceMaintenance5FeaturesKHR(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceMaintenance5PropertiesKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000470001) {
+    return r.fail("sType of VkPhysicalDeviceMaintenance5PropertiesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMaintenance5PropertiesKHR") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceMaintenance5PropertiesKHR(r: VenusReader): any {
@@ -14273,6 +15630,18 @@ function pec_VkPhysicalDeviceMemoryProperties2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPhysicalDeviceMultiDrawFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000392000) {
+    return r.fail("sType of VkPhysicalDeviceMultiDrawFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMultiDrawFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceMultiDrawFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000392000) {
@@ -14327,6 +15696,18 @@ export function pe_VkPhysicalDeviceMultiDrawFeaturesEXT(w: VenusWriter, v: any):
 export function pef_VkPhysicalDeviceMultiDrawFeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceMultiDrawPropertiesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000392001) {
+    return r.fail("sType of VkPhysicalDeviceMultiDrawPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMultiDrawPropertiesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceMultiDrawPropertiesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000392001) {
@@ -14379,6 +15760,18 @@ export function pe_VkPhysicalDeviceMultiDrawPropertiesEXT(w: VenusWriter, v: any
 }
 
 export function pef_VkPhysicalDeviceMultiDrawPropertiesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceMultiviewFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000053001) {
+    return r.fail("sType of VkPhysicalDeviceMultiviewFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMultiviewFeatures") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceMultiviewFeatures(r: VenusReader): any {
@@ -14439,6 +15832,18 @@ export function pe_VkPhysicalDeviceMultiviewFeatures(w: VenusWriter, v: any): vo
 export function pef_VkPhysicalDeviceMultiviewFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceMultiviewProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000053002) {
+    return r.fail("sType of VkPhysicalDeviceMultiviewProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceMultiviewProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceMultiviewProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000053002) {
@@ -14495,6 +15900,23 @@ export function pe_VkPhysicalDeviceMultiviewProperties(w: VenusWriter, v: any): 
 }
 
 export function pef_VkPhysicalDeviceMultiviewProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000351000) {
+    return r.fail("sType of VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT(r: VenusReader): any {
@@ -14560,6 +15982,22 @@ export function pef_VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000422000) {
+    return r.fail("sType of VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000422000) {
@@ -14612,6 +16050,18 @@ export function pe_VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT(w: VenusWriter,
 }
 
 export function pef_VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDevicePCIBusInfoPropertiesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000212000) {
+    return r.fail("sType of VkPhysicalDevicePCIBusInfoPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevicePCIBusInfoPropertiesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDevicePCIBusInfoPropertiesEXT(r: VenusReader): any {
@@ -14679,6 +16129,23 @@ export function pe_VkPhysicalDevicePCIBusInfoPropertiesEXT(w: VenusWriter, v: an
 }
 
 export function pef_VkPhysicalDevicePCIBusInfoPropertiesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDevicePipelineCreationCacheControlFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000297000) {
+    return r.fail("sType of VkPhysicalDevicePipelineCreationCacheControlFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDevicePipelineCreationCacheControlFeatures",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDevicePipelineCreationCacheControlFeatures(r: VenusReader): any {
@@ -14753,6 +16220,18 @@ export function pef_VkPhysicalDevicePipelineCreationCacheControlFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDevicePointClippingProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000117000) {
+    return r.fail("sType of VkPhysicalDevicePointClippingProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevicePointClippingProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDevicePointClippingProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000117000) {
@@ -14805,6 +16284,23 @@ export function pe_VkPhysicalDevicePointClippingProperties(w: VenusWriter, v: an
 }
 
 export function pef_VkPhysicalDevicePointClippingProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000356000) {
+    return r.fail("sType of VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT(r: VenusReader): any {
@@ -14884,6 +16380,23 @@ export function pef_VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000382000) {
+    return r.fail("sType of VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT(r: VenusReader): any {
@@ -14966,6 +16479,18 @@ export function pef_VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDevicePrivateDataFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000295000) {
+    return r.fail("sType of VkPhysicalDevicePrivateDataFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevicePrivateDataFeatures") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDevicePrivateDataFeatures(r: VenusReader): any {
@@ -15734,6 +17259,18 @@ function pec_VkPhysicalDeviceProperties2(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPhysicalDeviceProtectedMemoryFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000145001) {
+    return r.fail("sType of VkPhysicalDeviceProtectedMemoryFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceProtectedMemoryFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceProtectedMemoryFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000145001) {
@@ -15788,6 +17325,18 @@ export function pe_VkPhysicalDeviceProtectedMemoryFeatures(w: VenusWriter, v: an
 export function pef_VkPhysicalDeviceProtectedMemoryFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceProtectedMemoryProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000145002) {
+    return r.fail("sType of VkPhysicalDeviceProtectedMemoryProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceProtectedMemoryProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceProtectedMemoryProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000145002) {
@@ -15840,6 +17389,18 @@ export function pe_VkPhysicalDeviceProtectedMemoryProperties(w: VenusWriter, v: 
 }
 
 export function pef_VkPhysicalDeviceProtectedMemoryProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceProvokingVertexFeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000254000) {
+    return r.fail("sType of VkPhysicalDeviceProvokingVertexFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceProvokingVertexFeaturesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceProvokingVertexFeaturesEXT(r: VenusReader): any {
@@ -15901,6 +17462,21 @@ export function pe_VkPhysicalDeviceProvokingVertexFeaturesEXT(w: VenusWriter, v:
 }
 
 export function pef_VkPhysicalDeviceProvokingVertexFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceProvokingVertexPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000254002) {
+    return r.fail("sType of VkPhysicalDeviceProvokingVertexPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceProvokingVertexPropertiesEXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceProvokingVertexPropertiesEXT(r: VenusReader): any {
@@ -15965,6 +17541,18 @@ export function pe_VkPhysicalDeviceProvokingVertexPropertiesEXT(w: VenusWriter, 
 export function pef_VkPhysicalDeviceProvokingVertexPropertiesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDevicePushDescriptorPropertiesKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000080000) {
+    return r.fail("sType of VkPhysicalDevicePushDescriptorPropertiesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDevicePushDescriptorPropertiesKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDevicePushDescriptorPropertiesKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000080000) {
@@ -16017,6 +17605,23 @@ export function pe_VkPhysicalDevicePushDescriptorPropertiesKHR(w: VenusWriter, v
 }
 
 export function pef_VkPhysicalDevicePushDescriptorPropertiesKHR(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000342000) {
+    return r.fail("sType of VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT(
@@ -16105,6 +17710,18 @@ export function pef_VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEX
 ): void {
 }
 
+export function vs_VkPhysicalDeviceRobustness2FeaturesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000286000) {
+    return r.fail("sType of VkPhysicalDeviceRobustness2FeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceRobustness2FeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceRobustness2FeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000286000) {
@@ -16169,6 +17786,18 @@ export function pe_VkPhysicalDeviceRobustness2FeaturesEXT(w: VenusWriter, v: any
 export function pef_VkPhysicalDeviceRobustness2FeaturesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceRobustness2PropertiesEXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000286001) {
+    return r.fail("sType of VkPhysicalDeviceRobustness2PropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceRobustness2PropertiesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceRobustness2PropertiesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000286001) {
@@ -16228,6 +17857,22 @@ export function pe_VkPhysicalDeviceRobustness2PropertiesEXT(w: VenusWriter, v: a
 }
 
 export function pef_VkPhysicalDeviceRobustness2PropertiesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceSamplerFilterMinmaxProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000130000) {
+    return r.fail("sType of VkPhysicalDeviceSamplerFilterMinmaxProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSamplerFilterMinmaxProperties") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceSamplerFilterMinmaxProperties(r: VenusReader): any {
@@ -16291,6 +17936,22 @@ export function pe_VkPhysicalDeviceSamplerFilterMinmaxProperties(w: VenusWriter,
 export function pef_VkPhysicalDeviceSamplerFilterMinmaxProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceSamplerYcbcrConversionFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156004) {
+    return r.fail("sType of VkPhysicalDeviceSamplerYcbcrConversionFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSamplerYcbcrConversionFeatures") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceSamplerYcbcrConversionFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000156004) {
@@ -16345,6 +18006,18 @@ export function pe_VkPhysicalDeviceSamplerYcbcrConversionFeatures(w: VenusWriter
 export function pef_VkPhysicalDeviceSamplerYcbcrConversionFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceScalarBlockLayoutFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000221000) {
+    return r.fail("sType of VkPhysicalDeviceScalarBlockLayoutFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceScalarBlockLayoutFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceScalarBlockLayoutFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000221000) {
@@ -16397,6 +18070,23 @@ export function pe_VkPhysicalDeviceScalarBlockLayoutFeatures(w: VenusWriter, v: 
 }
 
 export function pef_VkPhysicalDeviceScalarBlockLayoutFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000241000) {
+    return r.fail("sType of VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures(r: VenusReader): any {
@@ -16471,6 +18161,18 @@ export function pef_VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceShaderAtomicInt64Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000180000) {
+    return r.fail("sType of VkPhysicalDeviceShaderAtomicInt64Features") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceShaderAtomicInt64Features") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceShaderAtomicInt64Features(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000180000) {
@@ -16532,6 +18234,18 @@ export function pe_VkPhysicalDeviceShaderAtomicInt64Features(w: VenusWriter, v: 
 export function pef_VkPhysicalDeviceShaderAtomicInt64Features(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceShaderClockFeaturesKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000181000) {
+    return r.fail("sType of VkPhysicalDeviceShaderClockFeaturesKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceShaderClockFeaturesKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceShaderClockFeaturesKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000181000) {
@@ -16591,6 +18305,23 @@ export function pe_VkPhysicalDeviceShaderClockFeaturesKHR(w: VenusWriter, v: any
 }
 
 export function pef_VkPhysicalDeviceShaderClockFeaturesKHR(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000276000) {
+    return r.fail("sType of VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures(r: VenusReader): any {
@@ -16669,6 +18400,21 @@ export function pef_VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceShaderDrawParametersFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000063000) {
+    return r.fail("sType of VkPhysicalDeviceShaderDrawParametersFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceShaderDrawParametersFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceShaderDrawParametersFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000063000) {
@@ -16721,6 +18467,18 @@ export function pe_VkPhysicalDeviceShaderDrawParametersFeatures(w: VenusWriter, 
 }
 
 export function pef_VkPhysicalDeviceShaderDrawParametersFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceShaderFloat16Int8Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000082000) {
+    return r.fail("sType of VkPhysicalDeviceShaderFloat16Int8Features") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceShaderFloat16Int8Features") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceShaderFloat16Int8Features(r: VenusReader): any {
@@ -16777,6 +18535,22 @@ export function pe_VkPhysicalDeviceShaderFloat16Int8Features(w: VenusWriter, v: 
 }
 
 export function pef_VkPhysicalDeviceShaderFloat16Int8Features(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceShaderIntegerDotProductFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000280000) {
+    return r.fail("sType of VkPhysicalDeviceShaderIntegerDotProductFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceShaderIntegerDotProductFeatures") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceShaderIntegerDotProductFeatures(r: VenusReader): any {
@@ -16837,6 +18611,23 @@ export function pef_VkPhysicalDeviceShaderIntegerDotProductFeatures(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceShaderIntegerDotProductProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000280001) {
+    return r.fail("sType of VkPhysicalDeviceShaderIntegerDotProductProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceShaderIntegerDotProductProperties",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceShaderIntegerDotProductProperties(r: VenusReader): any {
@@ -17015,6 +18806,23 @@ export function pef_VkPhysicalDeviceShaderIntegerDotProductProperties(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000175000) {
+    return r.fail("sType of VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000175000) {
@@ -17087,6 +18895,23 @@ export function pef_VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceShaderTerminateInvocationFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000215000) {
+    return r.fail("sType of VkPhysicalDeviceShaderTerminateInvocationFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceShaderTerminateInvocationFeatures",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceShaderTerminateInvocationFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000215000) {
@@ -17148,6 +18973,18 @@ export function pef_VkPhysicalDeviceShaderTerminateInvocationFeatures(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceSparseImageFormatInfo2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000059008) {
+    return r.fail("sType of VkPhysicalDeviceSparseImageFormatInfo2") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSparseImageFormatInfo2") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceSparseImageFormatInfo2(r: VenusReader): any {
@@ -17224,6 +19061,18 @@ export function p_VkPhysicalDeviceSparseProperties(_r: VenusReader): any {
 export function pe_VkPhysicalDeviceSparseProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceSubgroupProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000094000) {
+    return r.fail("sType of VkPhysicalDeviceSubgroupProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSubgroupProperties") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceSubgroupProperties(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000094000) {
@@ -17285,6 +19134,18 @@ export function pe_VkPhysicalDeviceSubgroupProperties(w: VenusWriter, v: any): v
 export function pef_VkPhysicalDeviceSubgroupProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceSubgroupSizeControlFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000225002) {
+    return r.fail("sType of VkPhysicalDeviceSubgroupSizeControlFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSubgroupSizeControlFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceSubgroupSizeControlFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000225002) {
@@ -17344,6 +19205,22 @@ export function pe_VkPhysicalDeviceSubgroupSizeControlFeatures(w: VenusWriter, v
 }
 
 export function pef_VkPhysicalDeviceSubgroupSizeControlFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceSubgroupSizeControlProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000225000) {
+    return r.fail("sType of VkPhysicalDeviceSubgroupSizeControlProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSubgroupSizeControlProperties") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceSubgroupSizeControlProperties(r: VenusReader): any {
@@ -17413,6 +19290,18 @@ export function pe_VkPhysicalDeviceSubgroupSizeControlProperties(w: VenusWriter,
 export function pef_VkPhysicalDeviceSubgroupSizeControlProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceSynchronization2Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000314007) {
+    return r.fail("sType of VkPhysicalDeviceSynchronization2Features") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceSynchronization2Features") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceSynchronization2Features(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000314007) {
@@ -17465,6 +19354,22 @@ export function pe_VkPhysicalDeviceSynchronization2Features(w: VenusWriter, v: a
 }
 
 export function pef_VkPhysicalDeviceSynchronization2Features(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000281000) {
+    return r.fail("sType of VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT(r: VenusReader): any {
@@ -17525,6 +19430,22 @@ export function pef_VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceTexelBufferAlignmentProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000281001) {
+    return r.fail("sType of VkPhysicalDeviceTexelBufferAlignmentProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTexelBufferAlignmentProperties") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceTexelBufferAlignmentProperties(r: VenusReader): any {
@@ -17594,6 +19515,23 @@ export function pe_VkPhysicalDeviceTexelBufferAlignmentProperties(w: VenusWriter
 export function pef_VkPhysicalDeviceTexelBufferAlignmentProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceTextureCompressionASTCHDRFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000066000) {
+    return r.fail("sType of VkPhysicalDeviceTextureCompressionASTCHDRFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceTextureCompressionASTCHDRFeatures",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceTextureCompressionASTCHDRFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000066000) {
@@ -17657,6 +19595,18 @@ export function pef_VkPhysicalDeviceTextureCompressionASTCHDRFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceTimelineSemaphoreFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000207000) {
+    return r.fail("sType of VkPhysicalDeviceTimelineSemaphoreFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTimelineSemaphoreFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceTimelineSemaphoreFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000207000) {
@@ -17709,6 +19659,18 @@ export function pe_VkPhysicalDeviceTimelineSemaphoreFeatures(w: VenusWriter, v: 
 }
 
 export function pef_VkPhysicalDeviceTimelineSemaphoreFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceTimelineSemaphoreProperties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000207001) {
+    return r.fail("sType of VkPhysicalDeviceTimelineSemaphoreProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTimelineSemaphoreProperties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceTimelineSemaphoreProperties(r: VenusReader): any {
@@ -17829,6 +19791,21 @@ export function pe_VkPhysicalDeviceToolProperties(w: VenusWriter, v: any): void 
 export function pef_VkPhysicalDeviceToolProperties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceTransformFeedbackFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000028000) {
+    return r.fail("sType of VkPhysicalDeviceTransformFeedbackFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTransformFeedbackFeaturesEXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceTransformFeedbackFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000028000) {
@@ -17888,6 +19865,22 @@ export function pe_VkPhysicalDeviceTransformFeedbackFeaturesEXT(w: VenusWriter, 
 }
 
 export function pef_VkPhysicalDeviceTransformFeedbackFeaturesEXT(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceTransformFeedbackPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000028001) {
+    return r.fail("sType of VkPhysicalDeviceTransformFeedbackPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceTransformFeedbackPropertiesEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceTransformFeedbackPropertiesEXT(r: VenusReader): any {
@@ -17975,6 +19968,23 @@ export function pe_VkPhysicalDeviceTransformFeedbackPropertiesEXT(w: VenusWriter
 export function pef_VkPhysicalDeviceTransformFeedbackPropertiesEXT(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceUniformBufferStandardLayoutFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000253000) {
+    return r.fail("sType of VkPhysicalDeviceUniformBufferStandardLayoutFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceUniformBufferStandardLayoutFeatures",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceUniformBufferStandardLayoutFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000253000) {
@@ -18047,6 +20057,18 @@ export function pef_VkPhysicalDeviceUniformBufferStandardLayoutFeatures(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceVariablePointersFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000120000) {
+    return r.fail("sType of VkPhysicalDeviceVariablePointersFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVariablePointersFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceVariablePointersFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000120000) {
@@ -18106,6 +20128,23 @@ export function pe_VkPhysicalDeviceVariablePointersFeatures(w: VenusWriter, v: a
 }
 
 export function pef_VkPhysicalDeviceVariablePointersFeatures(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceVertexAttributeDivisorFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000190002) {
+    return r.fail("sType of VkPhysicalDeviceVertexAttributeDivisorFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceVertexAttributeDivisorFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceVertexAttributeDivisorFeaturesEXT(r: VenusReader): any {
@@ -18176,6 +20215,23 @@ export function pef_VkPhysicalDeviceVertexAttributeDivisorFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000190000) {
+    return r.fail("sType of VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT(r: VenusReader): any {
@@ -18250,6 +20306,23 @@ export function pef_VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT(
 ): void {
 }
 
+export function vs_VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000352000) {
+    return r.fail("sType of VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000352000) {
@@ -18317,6 +20390,16 @@ export function pef_VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceVulkan11Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 49) return r.fail("sType of VkPhysicalDeviceVulkan11Features") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVulkan11Features") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceVulkan11Features(r: VenusReader): any {
@@ -18491,6 +20574,16 @@ export function pe_VkPhysicalDeviceVulkan11Properties(w: VenusWriter, v: any): v
 }
 
 export function pef_VkPhysicalDeviceVulkan11Properties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceVulkan12Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 51) return r.fail("sType of VkPhysicalDeviceVulkan12Features") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVulkan12Features") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceVulkan12Features(r: VenusReader): any {
@@ -18899,6 +20992,16 @@ export function pef_VkPhysicalDeviceVulkan12Properties(w: VenusWriter, v: any): 
   pe_VkConformanceVersion(w, v.conformanceVersion ?? {});
 }
 
+export function vs_VkPhysicalDeviceVulkan13Features(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 53) return r.fail("sType of VkPhysicalDeviceVulkan13Features") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVulkan13Features") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceVulkan13Features(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 53) {
@@ -18988,6 +21091,16 @@ export function pe_VkPhysicalDeviceVulkan13Features(w: VenusWriter, v: any): voi
 }
 
 export function pef_VkPhysicalDeviceVulkan13Features(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkPhysicalDeviceVulkan13Properties(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 54) return r.fail("sType of VkPhysicalDeviceVulkan13Properties") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVulkan13Properties") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceVulkan13Properties(r: VenusReader): any {
@@ -19194,6 +21307,18 @@ export function pe_VkPhysicalDeviceVulkan13Properties(w: VenusWriter, v: any): v
 export function pef_VkPhysicalDeviceVulkan13Properties(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceVulkanMemoryModelFeatures(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000211000) {
+    return r.fail("sType of VkPhysicalDeviceVulkanMemoryModelFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPhysicalDeviceVulkanMemoryModelFeatures") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceVulkanMemoryModelFeatures(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000211000) {
@@ -19258,6 +21383,23 @@ export function pe_VkPhysicalDeviceVulkanMemoryModelFeatures(w: VenusWriter, v: 
 export function pef_VkPhysicalDeviceVulkanMemoryModelFeatures(_w: VenusWriter, _v: any): void {
 }
 
+export function vs_VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000330000) {
+    return r.fail("sType of VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000330000) {
@@ -19319,6 +21461,23 @@ export function pef_VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT(
   _w: VenusWriter,
   _v: any,
 ): void {
+}
+
+export function vs_VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000325000) {
+    return r.fail("sType of VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures(r: VenusReader): any {
@@ -19626,6 +21785,18 @@ export function ef_VkPipelineColorWriteCreateInfoEXT(w: VenusWriter, v: any): vo
   }
 }
 
+export function vs_VkPipelineCreateFlags2CreateInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000470005) {
+    return r.fail("sType of VkPipelineCreateFlags2CreateInfoKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineCreateFlags2CreateInfoKHR") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPipelineCreateFlags2CreateInfoKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000470005) {
@@ -19729,6 +21900,16 @@ export function ef_VkPipelineCreationFeedbackCreateInfo(w: VenusWriter, v: any):
     w.count(arr?.length ?? 0);
     if (arr) { for (const x of arr) e_VkPipelineCreationFeedback(w, x); }
   }
+}
+
+export function vs_VkPipelineDepthStencilStateCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 25) return r.fail("sType of VkPipelineDepthStencilStateCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineDepthStencilStateCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPipelineDepthStencilStateCreateInfo(r: VenusReader): any {
@@ -19865,6 +22046,16 @@ export function ef_VkPipelineFragmentShadingRateStateCreateInfoKHR(w: VenusWrite
   e_VkExtent2D(w, v.fragmentSize ?? {});
   w.fixed(2);
   for (let i = 0; i < 2; i++) w.i32(v.combinerOps?.[i]);
+}
+
+export function vs_VkPipelineInputAssemblyStateCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 20) return r.fail("sType of VkPipelineInputAssemblyStateCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineInputAssemblyStateCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkPipelineInputAssemblyStateCreateInfo(r: VenusReader): any {
@@ -20074,6 +22265,23 @@ export function ef_VkPipelineMultisampleStateCreateInfo(w: VenusWriter, v: any):
   w.u32(v.alphaToOneEnable);
 }
 
+export function vs_VkPipelineRasterizationConservativeStateCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000101001) {
+    return r.fail("sType of VkPipelineRasterizationConservativeStateCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPipelineRasterizationConservativeStateCreateInfoEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPipelineRasterizationConservativeStateCreateInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000101001) {
@@ -20121,6 +22329,23 @@ export function ef_VkPipelineRasterizationConservativeStateCreateInfoEXT(
   w.f32(v.extraPrimitiveOverestimationSize);
 }
 
+export function vs_VkPipelineRasterizationDepthClipStateCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000102001) {
+    return r.fail("sType of VkPipelineRasterizationDepthClipStateCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPipelineRasterizationDepthClipStateCreateInfoEXT",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPipelineRasterizationDepthClipStateCreateInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000102001) {
@@ -20155,6 +22380,22 @@ export function ef_VkPipelineRasterizationDepthClipStateCreateInfoEXT(
 ): void {
   w.u32(v.flags);
   w.u32(v.depthClipEnable);
+}
+
+export function vs_VkPipelineRasterizationLineStateCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000259001) {
+    return r.fail("sType of VkPipelineRasterizationLineStateCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineRasterizationLineStateCreateInfoEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPipelineRasterizationLineStateCreateInfoEXT(r: VenusReader): any {
@@ -20196,6 +22437,23 @@ export function ef_VkPipelineRasterizationLineStateCreateInfoEXT(w: VenusWriter,
   w.u32(v.stippledLineEnable);
   w.u32(v.lineStippleFactor);
   w.u16v(v.lineStipplePattern);
+}
+
+export function vs_VkPipelineRasterizationProvokingVertexStateCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000254001) {
+    return r.fail("sType of VkPipelineRasterizationProvokingVertexStateCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPipelineRasterizationProvokingVertexStateCreateInfoEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPipelineRasterizationProvokingVertexStateCreateInfoEXT(r: VenusReader): any {
@@ -20369,6 +22627,22 @@ function ec_VkPipelineRasterizationStateCreateInfo(w: VenusWriter, p: any): void
         break;
     }
   }
+}
+
+export function vs_VkPipelineRasterizationStateStreamCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000028002) {
+    return r.fail("sType of VkPipelineRasterizationStateStreamCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineRasterizationStateStreamCreateInfoEXT") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkPipelineRasterizationStateStreamCreateInfoEXT(r: VenusReader): any {
@@ -20550,6 +22824,23 @@ function ec_VkPipelineShaderStageCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPipelineShaderStageRequiredSubgroupSizeCreateInfo(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000225001) {
+    return r.fail("sType of VkPipelineShaderStageRequiredSubgroupSizeCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPipelineShaderStageRequiredSubgroupSizeCreateInfo",
+    ) !== 0;
+  }
+  return true;
+}
+
 export function d_VkPipelineShaderStageRequiredSubgroupSizeCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000225001) {
@@ -20585,6 +22876,23 @@ export function ef_VkPipelineShaderStageRequiredSubgroupSizeCreateInfo(
   v: any,
 ): void {
   w.u32(v.requiredSubgroupSize);
+}
+
+export function vs_VkPipelineTessellationDomainOriginStateCreateInfo(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000117003) {
+    return r.fail("sType of VkPipelineTessellationDomainOriginStateCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkPipelineTessellationDomainOriginStateCreateInfo",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkPipelineTessellationDomainOriginStateCreateInfo(r: VenusReader): any {
@@ -20881,6 +23189,22 @@ function ec_VkPipelineVertexInputStateCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPipelineViewportDepthClipControlCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000355001) {
+    return r.fail("sType of VkPipelineViewportDepthClipControlCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPipelineViewportDepthClipControlCreateInfoEXT") !==
+      0;
+  }
+  return true;
+}
+
 export function d_VkPipelineViewportDepthClipControlCreateInfoEXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000355001) {
@@ -21019,6 +23343,16 @@ function ec_VkPipelineViewportStateCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkPrivateDataSlotCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000295002) return r.fail("sType of VkPrivateDataSlotCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkPrivateDataSlotCreateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkPrivateDataSlotCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000295002) {
@@ -21040,6 +23374,16 @@ export function e_VkPrivateDataSlotCreateInfo(w: VenusWriter, v: any): void {
 
 export function ef_VkPrivateDataSlotCreateInfo(w: VenusWriter, v: any): void {
   w.u32(v.flags);
+}
+
+export function vs_VkProtectedSubmitInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000145000) return r.fail("sType of VkProtectedSubmitInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkProtectedSubmitInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkProtectedSubmitInfo(r: VenusReader): any {
@@ -21076,6 +23420,16 @@ export function e_VkPushConstantRange(w: VenusWriter, v: any): void {
   w.u32(v.stageFlags);
   w.u32(v.offset);
   w.u32(v.size);
+}
+
+export function vs_VkQueryPoolCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 11) return r.fail("sType of VkQueryPoolCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkQueryPoolCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkQueryPoolCreateInfo(r: VenusReader): any {
@@ -21139,6 +23493,16 @@ export function p_VkQueueFamilyProperties(r: VenusReader): any {
 
 export function pe_VkQueueFamilyProperties(w: VenusWriter, v: any): void {
   pe_VkExtent3D(w, v.minImageTransferGranularity ?? {});
+}
+
+export function vs_VkQueueFamilyProperties2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000059005) return r.fail("sType of VkQueueFamilyProperties2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkQueueFamilyProperties2") !== 0;
+  }
+  return true;
 }
 
 export function d_VkQueueFamilyProperties2(r: VenusReader): any {
@@ -21844,6 +24208,24 @@ export function ef_VkRenderingAttachmentInfo(w: VenusWriter, v: any): void {
   e_VkClearValue(w, v.clearValue ?? {});
 }
 
+export function vs_VkRenderingFragmentShadingRateAttachmentInfoKHR(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000044006) {
+    return r.fail("sType of VkRenderingFragmentShadingRateAttachmentInfoKHR") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkRenderingFragmentShadingRateAttachmentInfoKHR") !==
+      0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 14);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkRenderingFragmentShadingRateAttachmentInfoKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000044006) {
@@ -22178,6 +24560,16 @@ function ec_VkRingCreateInfoMESA(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkRingMonitorInfoMESA(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384006) return r.fail("sType of VkRingMonitorInfoMESA") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkRingMonitorInfoMESA") !== 0;
+  }
+  return true;
+}
+
 export function d_VkRingMonitorInfoMESA(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000384006) {
@@ -22205,6 +24597,16 @@ export function ef_VkRingMonitorInfoMESA(w: VenusWriter, v: any): void {
   w.u32(v.maxReportingPeriodMicroseconds);
 }
 
+export function vs_VkRingPriorityInfoMESA(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000384007) return r.fail("sType of VkRingPriorityInfoMESA") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkRingPriorityInfoMESA") !== 0;
+  }
+  return true;
+}
+
 export function d_VkRingPriorityInfoMESA(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000384007) {
@@ -22226,6 +24628,23 @@ export function e_VkRingPriorityInfoMESA(w: VenusWriter, v: any): void {
 
 export function ef_VkRingPriorityInfoMESA(w: VenusWriter, v: any): void {
   w.i32(v.priority);
+}
+
+export function vs_VkSamplerBorderColorComponentMappingCreateInfoEXT(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000411001) {
+    return r.fail("sType of VkSamplerBorderColorComponentMappingCreateInfoEXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail(
+      "unexpected pNext element in VkSamplerBorderColorComponentMappingCreateInfoEXT",
+    ) !== 0;
+  }
+  return true;
 }
 
 export function d_VkSamplerBorderColorComponentMappingCreateInfoEXT(r: VenusReader): any {
@@ -22432,6 +24851,18 @@ export function ef_VkSamplerCustomBorderColorCreateInfoEXT(w: VenusWriter, v: an
   w.i32(v.format);
 }
 
+export function vs_VkSamplerReductionModeCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000130001) {
+    return r.fail("sType of VkSamplerReductionModeCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSamplerReductionModeCreateInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkSamplerReductionModeCreateInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000130001) {
@@ -22455,6 +24886,18 @@ export function e_VkSamplerReductionModeCreateInfo(w: VenusWriter, v: any): void
 
 export function ef_VkSamplerReductionModeCreateInfo(w: VenusWriter, v: any): void {
   w.i32(v.reductionMode);
+}
+
+export function vs_VkSamplerYcbcrConversionCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156000) {
+    return r.fail("sType of VkSamplerYcbcrConversionCreateInfo") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSamplerYcbcrConversionCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkSamplerYcbcrConversionCreateInfo(r: VenusReader): any {
@@ -22505,6 +24948,22 @@ export function ef_VkSamplerYcbcrConversionCreateInfo(w: VenusWriter, v: any): v
   w.i32(v.yChromaOffset);
   w.i32(v.chromaFilter);
   w.u32(v.forceExplicitReconstruction);
+}
+
+export function vs_VkSamplerYcbcrConversionImageFormatProperties(
+  r: VenusReader,
+  i: number,
+): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156005) {
+    return r.fail("sType of VkSamplerYcbcrConversionImageFormatProperties") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSamplerYcbcrConversionImageFormatProperties") !==
+      0;
+  }
+  return true;
 }
 
 export function d_VkSamplerYcbcrConversionImageFormatProperties(r: VenusReader): any {
@@ -22563,6 +25022,18 @@ export function pe_VkSamplerYcbcrConversionImageFormatProperties(w: VenusWriter,
 }
 
 export function pef_VkSamplerYcbcrConversionImageFormatProperties(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkSamplerYcbcrConversionInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000156001) return r.fail("sType of VkSamplerYcbcrConversionInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSamplerYcbcrConversionInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 1000156000);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkSamplerYcbcrConversionInfo(r: VenusReader): any {
@@ -22664,6 +25135,18 @@ function ec_VkSemaphoreCreateInfo(w: VenusWriter, p: any): void {
   }
 }
 
+export function vs_VkSemaphoreGetFdInfoKHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000079001) return r.fail("sType of VkSemaphoreGetFdInfoKHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSemaphoreGetFdInfoKHR") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 5);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkSemaphoreGetFdInfoKHR(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000079001) {
@@ -22689,6 +25172,18 @@ export function ef_VkSemaphoreGetFdInfoKHR(w: VenusWriter, v: any): void {
   w.i32(v.handleType);
 }
 
+export function vs_VkSemaphoreSignalInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000207005) return r.fail("sType of VkSemaphoreSignalInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSemaphoreSignalInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 5);
+  if (r.bad) return false;
+  return true;
+}
+
 export function d_VkSemaphoreSignalInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000207005) {
@@ -22712,6 +25207,18 @@ export function e_VkSemaphoreSignalInfo(w: VenusWriter, v: any): void {
 export function ef_VkSemaphoreSignalInfo(w: VenusWriter, v: any): void {
   w.handle(v.semaphore);
   w.u64(v.value);
+}
+
+export function vs_VkSemaphoreSubmitInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000314005) return r.fail("sType of VkSemaphoreSubmitInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSemaphoreSubmitInfo") !== 0;
+  }
+  r.handleAt(w[i + 3], w[i + 4], 5);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkSemaphoreSubmitInfo(r: VenusReader): any {
@@ -22748,6 +25255,16 @@ export function ef_VkSemaphoreSubmitInfo(w: VenusWriter, v: any): void {
   w.u64(v.value);
   w.u64(v.stageMask);
   w.u32(v.deviceIndex);
+}
+
+export function vs_VkSemaphoreTypeCreateInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000207002) return r.fail("sType of VkSemaphoreTypeCreateInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSemaphoreTypeCreateInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkSemaphoreTypeCreateInfo(r: VenusReader): any {
@@ -22930,6 +25447,16 @@ export function pe_VkSparseImageFormatProperties(w: VenusWriter, v: any): void {
   pe_VkExtent3D(w, v.imageGranularity ?? {});
 }
 
+export function vs_VkSparseImageFormatProperties2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000059007) return r.fail("sType of VkSparseImageFormatProperties2") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSparseImageFormatProperties2") !== 0;
+  }
+  return true;
+}
+
 export function d_VkSparseImageFormatProperties2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000059007) {
@@ -22974,6 +25501,14 @@ export function pe_VkSparseImageFormatProperties2(w: VenusWriter, v: any): void 
 
 export function pef_VkSparseImageFormatProperties2(w: VenusWriter, v: any): void {
   pe_VkSparseImageFormatProperties(w, v.properties ?? {});
+}
+
+export function vs_VkSparseImageMemoryBind(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  r.handleAt(w[i + 9], w[i + 10], 8);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkSparseImageMemoryBind(r: VenusReader): any {
@@ -23062,6 +25597,18 @@ export function pe_VkSparseImageMemoryRequirements(w: VenusWriter, v: any): void
   pe_VkSparseImageFormatProperties(w, v.formatProperties ?? {});
 }
 
+export function vs_VkSparseImageMemoryRequirements2(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000146004) {
+    return r.fail("sType of VkSparseImageMemoryRequirements2") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSparseImageMemoryRequirements2") !== 0;
+  }
+  return true;
+}
+
 export function d_VkSparseImageMemoryRequirements2(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000146004) {
@@ -23138,6 +25685,14 @@ export function e_VkSparseImageOpaqueMemoryBindInfo(w: VenusWriter, v: any): voi
     w.count(arr?.length ?? 0);
     if (arr) { for (const x of arr) e_VkSparseMemoryBind(w, x); }
   }
+}
+
+export function vs_VkSparseMemoryBind(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  r.handleAt(w[i + 4], w[i + 5], 8);
+  if (r.bad) return false;
+  return true;
 }
 
 export function d_VkSparseMemoryBind(r: VenusReader): any {
@@ -23506,6 +26061,16 @@ export function ef_VkSubmitInfo2(w: VenusWriter, v: any): void {
     w.count(arr?.length ?? 0);
     if (arr) { for (const x of arr) e_VkSemaphoreSubmitInfo(w, x); }
   }
+}
+
+export function vs_VkSubpassBeginInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000109005) return r.fail("sType of VkSubpassBeginInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSubpassBeginInfo") !== 0;
+  }
+  return true;
 }
 
 export function d_VkSubpassBeginInfo(r: VenusReader): any {
@@ -23966,6 +26531,16 @@ export function ef_VkSubpassDescriptionDepthStencilResolve(w: VenusWriter, v: an
   } else w.ptr(false);
 }
 
+export function vs_VkSubpassEndInfo(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000109006) return r.fail("sType of VkSubpassEndInfo") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSubpassEndInfo") !== 0;
+  }
+  return true;
+}
+
 export function d_VkSubpassEndInfo(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000109006) {
@@ -24015,6 +26590,16 @@ export function p_VkSubresourceLayout(_r: VenusReader): any {
 }
 
 export function pe_VkSubresourceLayout(_w: VenusWriter, _v: any): void {
+}
+
+export function vs_VkSubresourceLayout2KHR(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000338002) return r.fail("sType of VkSubresourceLayout2KHR") !== 0;
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkSubresourceLayout2KHR") !== 0;
+  }
+  return true;
 }
 
 export function d_VkSubresourceLayout2KHR(r: VenusReader): any {
@@ -24139,6 +26724,18 @@ export function e_VkVertexInputAttributeDescription(w: VenusWriter, v: any): voi
   w.u32(v.offset);
 }
 
+export function vs_VkVertexInputAttributeDescription2EXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000352002) {
+    return r.fail("sType of VkVertexInputAttributeDescription2EXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkVertexInputAttributeDescription2EXT") !== 0;
+  }
+  return true;
+}
+
 export function d_VkVertexInputAttributeDescription2EXT(r: VenusReader): any {
   const sType = r.i32();
   if (sType !== 1000352002) {
@@ -24191,6 +26788,18 @@ export function e_VkVertexInputBindingDescription(w: VenusWriter, v: any): void 
   w.u32(v.binding);
   w.u32(v.stride);
   w.i32(v.inputRate);
+}
+
+export function vs_VkVertexInputBindingDescription2EXT(r: VenusReader, i: number): boolean {
+  const w = r.w32;
+  void w;
+  if (r.i32v[i + 0] !== 1000352001) {
+    return r.fail("sType of VkVertexInputBindingDescription2EXT") !== 0;
+  }
+  if ((w[i + 1] | w[i + 2]) !== 0) {
+    return r.fail("unexpected pNext element in VkVertexInputBindingDescription2EXT") !== 0;
+  }
+  return true;
 }
 
 export function d_VkVertexInputBindingDescription2EXT(r: VenusReader): any {

@@ -9,9 +9,12 @@ import type { VenusWriter } from "../writer.ts";
 
 import * as S from "./structs.ts";
 
+import { Span } from "../span.ts";
+
 import { fit, fit8 } from "../codec_util.ts";
 void fit;
 void fit8;
+void Span;
 
 export function req_vkCreateInstance(w: VenusWriter, a: any, flags = 0): void {
   w.i32(0);
@@ -465,11 +468,14 @@ export function req_vkFlushMappedMemoryRanges(w: VenusWriter, a: any, flags = 0)
   w.u32(flags);
   w.handle(a.device);
   w.u32(a.memoryRangeCount);
-  {
-    const arr = a.pMemoryRanges;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMappedMemoryRange(w, x); }
-  }
+  if (a.pMemoryRanges instanceof Span) {
+    w.count(a.pMemoryRanges.count);
+    w.spanRaw(a.pMemoryRanges);
+  } else {{
+      const arr = a.pMemoryRanges;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMappedMemoryRange(w, x); }
+    }}
 }
 
 export function rep_vkFlushMappedMemoryRanges(r: VenusReader): any {
@@ -484,11 +490,14 @@ export function req_vkInvalidateMappedMemoryRanges(w: VenusWriter, a: any, flags
   w.u32(flags);
   w.handle(a.device);
   w.u32(a.memoryRangeCount);
-  {
-    const arr = a.pMemoryRanges;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMappedMemoryRange(w, x); }
-  }
+  if (a.pMemoryRanges instanceof Span) {
+    w.count(a.pMemoryRanges.count);
+    w.spanRaw(a.pMemoryRanges);
+  } else {{
+      const arr = a.pMemoryRanges;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMappedMemoryRange(w, x); }
+    }}
 }
 
 export function rep_vkInvalidateMappedMemoryRanges(r: VenusReader): any {
@@ -691,11 +700,14 @@ export function req_vkResetFences(w: VenusWriter, a: any, flags = 0): void {
   w.u32(flags);
   w.handle(a.device);
   w.u32(a.fenceCount);
-  {
-    const arr = a.pFences;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pFences instanceof Span) {
+    w.count(a.pFences.count);
+    w.spanRaw(a.pFences);
+  } else {{
+      const arr = a.pFences;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
 }
 
 export function rep_vkResetFences(r: VenusReader): any {
@@ -724,11 +736,14 @@ export function req_vkWaitForFences(w: VenusWriter, a: any, flags = 0): void {
   w.u32(flags);
   w.handle(a.device);
   w.u32(a.fenceCount);
-  {
-    const arr = a.pFences;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pFences instanceof Span) {
+    w.count(a.pFences.count);
+    w.spanRaw(a.pFences);
+  } else {{
+      const arr = a.pFences;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
   w.u32(a.waitAll);
   w.u64(a.timeout);
 }
@@ -1163,11 +1178,14 @@ export function req_vkMergePipelineCaches(w: VenusWriter, a: any, flags = 0): vo
   w.handle(a.device);
   w.handle(a.dstCache);
   w.u32(a.srcCacheCount);
-  {
-    const arr = a.pSrcCaches;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pSrcCaches instanceof Span) {
+    w.count(a.pSrcCaches.count);
+    w.spanRaw(a.pSrcCaches);
+  } else {{
+      const arr = a.pSrcCaches;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
 }
 
 export function rep_vkMergePipelineCaches(r: VenusReader): any {
@@ -1420,11 +1438,14 @@ export function req_vkFreeDescriptorSets(w: VenusWriter, a: any, flags = 0): voi
   w.handle(a.device);
   w.handle(a.descriptorPool);
   w.u32(a.descriptorSetCount);
-  {
-    const arr = a.pDescriptorSets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pDescriptorSets instanceof Span) {
+    w.count(a.pDescriptorSets.count);
+    w.spanRaw(a.pDescriptorSets);
+  } else {{
+      const arr = a.pDescriptorSets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
 }
 
 export function rep_vkFreeDescriptorSets(r: VenusReader): any {
@@ -1445,11 +1466,14 @@ export function req_vkUpdateDescriptorSets(w: VenusWriter, a: any, flags = 0): v
     if (arr) { for (const x of arr) S.e_VkWriteDescriptorSet(w, x); }
   }
   w.u32(a.descriptorCopyCount);
-  {
-    const arr = a.pDescriptorCopies;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkCopyDescriptorSet(w, x); }
-  }
+  if (a.pDescriptorCopies instanceof Span) {
+    w.count(a.pDescriptorCopies.count);
+    w.spanRaw(a.pDescriptorCopies);
+  } else {{
+      const arr = a.pDescriptorCopies;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkCopyDescriptorSet(w, x); }
+    }}
 }
 
 export function rep_vkUpdateDescriptorSets(r: VenusReader): any {
@@ -1620,11 +1644,14 @@ export function req_vkFreeCommandBuffers(w: VenusWriter, a: any, flags = 0): voi
   w.handle(a.device);
   w.handle(a.commandPool);
   w.u32(a.commandBufferCount);
-  {
-    const arr = a.pCommandBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pCommandBuffers instanceof Span) {
+    w.count(a.pCommandBuffers.count);
+    w.spanRaw(a.pCommandBuffers);
+  } else {{
+      const arr = a.pCommandBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
 }
 
 export function rep_vkFreeCommandBuffers(r: VenusReader): any {
@@ -1697,11 +1724,14 @@ export function req_vkCmdSetViewport(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.commandBuffer);
   w.u32(a.firstViewport);
   w.u32(a.viewportCount);
-  {
-    const arr = a.pViewports;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkViewport(w, x); }
-  }
+  if (a.pViewports instanceof Span) {
+    w.count(a.pViewports.count);
+    w.spanRaw(a.pViewports);
+  } else {{
+      const arr = a.pViewports;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkViewport(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetViewport(r: VenusReader): any {
@@ -1716,11 +1746,14 @@ export function req_vkCmdSetScissor(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.commandBuffer);
   w.u32(a.firstScissor);
   w.u32(a.scissorCount);
-  {
-    const arr = a.pScissors;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkRect2D(w, x); }
-  }
+  if (a.pScissors instanceof Span) {
+    w.count(a.pScissors.count);
+    w.spanRaw(a.pScissors);
+  } else {{
+      const arr = a.pScissors;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkRect2D(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetScissor(r: VenusReader): any {
@@ -1835,17 +1868,23 @@ export function req_vkCmdBindDescriptorSets(w: VenusWriter, a: any, flags = 0): 
   w.handle(a.layout);
   w.u32(a.firstSet);
   w.u32(a.descriptorSetCount);
-  {
-    const arr = a.pDescriptorSets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pDescriptorSets instanceof Span) {
+    w.count(a.pDescriptorSets.count);
+    w.spanRaw(a.pDescriptorSets);
+  } else {{
+      const arr = a.pDescriptorSets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
   w.u32(a.dynamicOffsetCount);
-  {
-    const arr = a.pDynamicOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u32Array(arr);
-  }
+  if (a.pDynamicOffsets instanceof Span) {
+    w.count(a.pDynamicOffsets.count);
+    w.spanRaw(a.pDynamicOffsets);
+  } else {{
+      const arr = a.pDynamicOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u32Array(arr);
+    }}
 }
 
 export function rep_vkCmdBindDescriptorSets(r: VenusReader): any {
@@ -1875,16 +1914,22 @@ export function req_vkCmdBindVertexBuffers(w: VenusWriter, a: any, flags = 0): v
   w.handle(a.commandBuffer);
   w.u32(a.firstBinding);
   w.u32(a.bindingCount);
-  {
-    const arr = a.pBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
-  {
-    const arr = a.pOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pBuffers instanceof Span) {
+    w.count(a.pBuffers.count);
+    w.spanRaw(a.pBuffers);
+  } else {{
+      const arr = a.pBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
+  if (a.pOffsets instanceof Span) {
+    w.count(a.pOffsets.count);
+    w.spanRaw(a.pOffsets);
+  } else {{
+      const arr = a.pOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
 }
 
 export function rep_vkCmdBindVertexBuffers(r: VenusReader): any {
@@ -1994,11 +2039,14 @@ export function req_vkCmdCopyBuffer(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.srcBuffer);
   w.handle(a.dstBuffer);
   w.u32(a.regionCount);
-  {
-    const arr = a.pRegions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkBufferCopy(w, x); }
-  }
+  if (a.pRegions instanceof Span) {
+    w.count(a.pRegions.count);
+    w.spanRaw(a.pRegions);
+  } else {{
+      const arr = a.pRegions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkBufferCopy(w, x); }
+    }}
 }
 
 export function rep_vkCmdCopyBuffer(r: VenusReader): any {
@@ -2016,11 +2064,14 @@ export function req_vkCmdCopyImage(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.dstImage);
   w.i32(a.dstImageLayout);
   w.u32(a.regionCount);
-  {
-    const arr = a.pRegions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkImageCopy(w, x); }
-  }
+  if (a.pRegions instanceof Span) {
+    w.count(a.pRegions.count);
+    w.spanRaw(a.pRegions);
+  } else {{
+      const arr = a.pRegions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkImageCopy(w, x); }
+    }}
 }
 
 export function rep_vkCmdCopyImage(r: VenusReader): any {
@@ -2060,11 +2111,14 @@ export function req_vkCmdCopyBufferToImage(w: VenusWriter, a: any, flags = 0): v
   w.handle(a.dstImage);
   w.i32(a.dstImageLayout);
   w.u32(a.regionCount);
-  {
-    const arr = a.pRegions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkBufferImageCopy(w, x); }
-  }
+  if (a.pRegions instanceof Span) {
+    w.count(a.pRegions.count);
+    w.spanRaw(a.pRegions);
+  } else {{
+      const arr = a.pRegions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkBufferImageCopy(w, x); }
+    }}
 }
 
 export function rep_vkCmdCopyBufferToImage(r: VenusReader): any {
@@ -2081,11 +2135,14 @@ export function req_vkCmdCopyImageToBuffer(w: VenusWriter, a: any, flags = 0): v
   w.i32(a.srcImageLayout);
   w.handle(a.dstBuffer);
   w.u32(a.regionCount);
-  {
-    const arr = a.pRegions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkBufferImageCopy(w, x); }
-  }
+  if (a.pRegions instanceof Span) {
+    w.count(a.pRegions.count);
+    w.spanRaw(a.pRegions);
+  } else {{
+      const arr = a.pRegions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkBufferImageCopy(w, x); }
+    }}
 }
 
 export function rep_vkCmdCopyImageToBuffer(r: VenusReader): any {
@@ -2101,8 +2158,13 @@ export function req_vkCmdUpdateBuffer(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.dstBuffer);
   w.u64(a.dstOffset);
   w.u64(a.dataSize);
-  w.count(a.pData?.length ?? 0);
-  w.bytes(a.pData);
+  if (a.pData instanceof Span) {
+    w.count(a.pData.count);
+    w.spanRaw(a.pData);
+  } else {
+    w.count(a.pData?.length ?? 0);
+    w.bytes(a.pData);
+  }
 }
 
 export function rep_vkCmdUpdateBuffer(r: VenusReader): any {
@@ -2138,11 +2200,14 @@ export function req_vkCmdClearColorImage(w: VenusWriter, a: any, flags = 0): voi
     S.e_VkClearColorValue(w, a.pColor ?? {});
   } else w.ptr(false);
   w.u32(a.rangeCount);
-  {
-    const arr = a.pRanges;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkImageSubresourceRange(w, x); }
-  }
+  if (a.pRanges instanceof Span) {
+    w.count(a.pRanges.count);
+    w.spanRaw(a.pRanges);
+  } else {{
+      const arr = a.pRanges;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkImageSubresourceRange(w, x); }
+    }}
 }
 
 export function rep_vkCmdClearColorImage(r: VenusReader): any {
@@ -2162,11 +2227,14 @@ export function req_vkCmdClearDepthStencilImage(w: VenusWriter, a: any, flags = 
     S.e_VkClearDepthStencilValue(w, a.pDepthStencil ?? {});
   } else w.ptr(false);
   w.u32(a.rangeCount);
-  {
-    const arr = a.pRanges;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkImageSubresourceRange(w, x); }
-  }
+  if (a.pRanges instanceof Span) {
+    w.count(a.pRanges.count);
+    w.spanRaw(a.pRanges);
+  } else {{
+      const arr = a.pRanges;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkImageSubresourceRange(w, x); }
+    }}
 }
 
 export function rep_vkCmdClearDepthStencilImage(r: VenusReader): any {
@@ -2186,11 +2254,14 @@ export function req_vkCmdClearAttachments(w: VenusWriter, a: any, flags = 0): vo
     if (arr) { for (const x of arr) S.e_VkClearAttachment(w, x); }
   }
   w.u32(a.rectCount);
-  {
-    const arr = a.pRects;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkClearRect(w, x); }
-  }
+  if (a.pRects instanceof Span) {
+    w.count(a.pRects.count);
+    w.spanRaw(a.pRects);
+  } else {{
+      const arr = a.pRects;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkClearRect(w, x); }
+    }}
 }
 
 export function rep_vkCmdClearAttachments(r: VenusReader): any {
@@ -2208,11 +2279,14 @@ export function req_vkCmdResolveImage(w: VenusWriter, a: any, flags = 0): void {
   w.handle(a.dstImage);
   w.i32(a.dstImageLayout);
   w.u32(a.regionCount);
-  {
-    const arr = a.pRegions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkImageResolve(w, x); }
-  }
+  if (a.pRegions instanceof Span) {
+    w.count(a.pRegions.count);
+    w.spanRaw(a.pRegions);
+  } else {{
+      const arr = a.pRegions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkImageResolve(w, x); }
+    }}
 }
 
 export function rep_vkCmdResolveImage(r: VenusReader): any {
@@ -2254,19 +2328,25 @@ export function req_vkCmdWaitEvents(w: VenusWriter, a: any, flags = 0): void {
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.eventCount);
-  {
-    const arr = a.pEvents;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pEvents instanceof Span) {
+    w.count(a.pEvents.count);
+    w.spanRaw(a.pEvents);
+  } else {{
+      const arr = a.pEvents;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
   w.u32(a.srcStageMask);
   w.u32(a.dstStageMask);
   w.u32(a.memoryBarrierCount);
-  {
-    const arr = a.pMemoryBarriers;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMemoryBarrier(w, x); }
-  }
+  if (a.pMemoryBarriers instanceof Span) {
+    w.count(a.pMemoryBarriers.count);
+    w.spanRaw(a.pMemoryBarriers);
+  } else {{
+      const arr = a.pMemoryBarriers;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMemoryBarrier(w, x); }
+    }}
   w.u32(a.bufferMemoryBarrierCount);
   {
     const arr = a.pBufferMemoryBarriers;
@@ -2295,11 +2375,14 @@ export function req_vkCmdPipelineBarrier(w: VenusWriter, a: any, flags = 0): voi
   w.u32(a.dstStageMask);
   w.u32(a.dependencyFlags);
   w.u32(a.memoryBarrierCount);
-  {
-    const arr = a.pMemoryBarriers;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMemoryBarrier(w, x); }
-  }
+  if (a.pMemoryBarriers instanceof Span) {
+    w.count(a.pMemoryBarriers.count);
+    w.spanRaw(a.pMemoryBarriers);
+  } else {{
+      const arr = a.pMemoryBarriers;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMemoryBarrier(w, x); }
+    }}
   w.u32(a.bufferMemoryBarrierCount);
   {
     const arr = a.pBufferMemoryBarriers;
@@ -2406,8 +2489,13 @@ export function req_vkCmdPushConstants(w: VenusWriter, a: any, flags = 0): void 
   w.u32(a.stageFlags);
   w.u32(a.offset);
   w.u32(a.size);
-  w.count(a.pValues?.length ?? 0);
-  w.bytes(a.pValues);
+  if (a.pValues instanceof Span) {
+    w.count(a.pValues.count);
+    w.spanRaw(a.pValues);
+  } else {
+    w.count(a.pValues?.length ?? 0);
+    w.bytes(a.pValues);
+  }
 }
 
 export function rep_vkCmdPushConstants(r: VenusReader): any {
@@ -2463,11 +2551,14 @@ export function req_vkCmdExecuteCommands(w: VenusWriter, a: any, flags = 0): voi
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.commandBufferCount);
-  {
-    const arr = a.pCommandBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pCommandBuffers instanceof Span) {
+    w.count(a.pCommandBuffers.count);
+    w.spanRaw(a.pCommandBuffers);
+  } else {{
+      const arr = a.pCommandBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
 }
 
 export function rep_vkCmdExecuteCommands(r: VenusReader): any {
@@ -3287,22 +3378,31 @@ export function req_vkExecuteCommandStreamsMESA(w: VenusWriter, a: any, flags = 
   w.i32(180);
   w.u32(flags);
   w.u32(a.streamCount);
-  {
-    const arr = a.pStreams;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkCommandStreamDescriptionMESA(w, x); }
-  }
-  {
-    const arr = a.pReplyPositions;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pStreams instanceof Span) {
+    w.count(a.pStreams.count);
+    w.spanRaw(a.pStreams);
+  } else {{
+      const arr = a.pStreams;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkCommandStreamDescriptionMESA(w, x); }
+    }}
+  if (a.pReplyPositions instanceof Span) {
+    w.count(a.pReplyPositions.count);
+    w.spanRaw(a.pReplyPositions);
+  } else {{
+      const arr = a.pReplyPositions;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
   w.u32(a.dependencyCount);
-  {
-    const arr = a.pDependencies;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkCommandStreamDependencyMESA(w, x); }
-  }
+  if (a.pDependencies instanceof Span) {
+    w.count(a.pDependencies.count);
+    w.spanRaw(a.pDependencies);
+  } else {{
+      const arr = a.pDependencies;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkCommandStreamDependencyMESA(w, x); }
+    }}
   w.u32(a.flags);
 }
 
@@ -3318,21 +3418,30 @@ export function req_vkCmdBindTransformFeedbackBuffersEXT(w: VenusWriter, a: any,
   w.handle(a.commandBuffer);
   w.u32(a.firstBinding);
   w.u32(a.bindingCount);
-  {
-    const arr = a.pBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
-  {
-    const arr = a.pOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
-  {
-    const arr = a.pSizes;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pBuffers instanceof Span) {
+    w.count(a.pBuffers.count);
+    w.spanRaw(a.pBuffers);
+  } else {{
+      const arr = a.pBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
+  if (a.pOffsets instanceof Span) {
+    w.count(a.pOffsets.count);
+    w.spanRaw(a.pOffsets);
+  } else {{
+      const arr = a.pOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
+  if (a.pSizes instanceof Span) {
+    w.count(a.pSizes.count);
+    w.spanRaw(a.pSizes);
+  } else {{
+      const arr = a.pSizes;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
 }
 
 export function rep_vkCmdBindTransformFeedbackBuffersEXT(r: VenusReader): any {
@@ -3347,16 +3456,22 @@ export function req_vkCmdBeginTransformFeedbackEXT(w: VenusWriter, a: any, flags
   w.handle(a.commandBuffer);
   w.u32(a.firstCounterBuffer);
   w.u32(a.counterBufferCount);
-  {
-    const arr = a.pCounterBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
-  {
-    const arr = a.pCounterBufferOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pCounterBuffers instanceof Span) {
+    w.count(a.pCounterBuffers.count);
+    w.spanRaw(a.pCounterBuffers);
+  } else {{
+      const arr = a.pCounterBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
+  if (a.pCounterBufferOffsets instanceof Span) {
+    w.count(a.pCounterBufferOffsets.count);
+    w.spanRaw(a.pCounterBufferOffsets);
+  } else {{
+      const arr = a.pCounterBufferOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
 }
 
 export function rep_vkCmdBeginTransformFeedbackEXT(r: VenusReader): any {
@@ -3371,16 +3486,22 @@ export function req_vkCmdEndTransformFeedbackEXT(w: VenusWriter, a: any, flags =
   w.handle(a.commandBuffer);
   w.u32(a.firstCounterBuffer);
   w.u32(a.counterBufferCount);
-  {
-    const arr = a.pCounterBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
-  {
-    const arr = a.pCounterBufferOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pCounterBuffers instanceof Span) {
+    w.count(a.pCounterBuffers.count);
+    w.spanRaw(a.pCounterBuffers);
+  } else {{
+      const arr = a.pCounterBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
+  if (a.pCounterBufferOffsets instanceof Span) {
+    w.count(a.pCounterBufferOffsets.count);
+    w.spanRaw(a.pCounterBufferOffsets);
+  } else {{
+      const arr = a.pCounterBufferOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
 }
 
 export function rep_vkCmdEndTransformFeedbackEXT(r: VenusReader): any {
@@ -3699,11 +3820,14 @@ export function req_vkCmdWaitEvents2(w: VenusWriter, a: any, flags = 0): void {
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.eventCount);
-  {
-    const arr = a.pEvents;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
+  if (a.pEvents instanceof Span) {
+    w.count(a.pEvents.count);
+    w.spanRaw(a.pEvents);
+  } else {{
+      const arr = a.pEvents;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
   {
     const arr = a.pDependencyInfos;
     w.count(arr?.length ?? 0);
@@ -3936,11 +4060,14 @@ export function req_vkCmdSetViewportWithCount(w: VenusWriter, a: any, flags = 0)
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.viewportCount);
-  {
-    const arr = a.pViewports;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkViewport(w, x); }
-  }
+  if (a.pViewports instanceof Span) {
+    w.count(a.pViewports.count);
+    w.spanRaw(a.pViewports);
+  } else {{
+      const arr = a.pViewports;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkViewport(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetViewportWithCount(r: VenusReader): any {
@@ -3954,11 +4081,14 @@ export function req_vkCmdSetScissorWithCount(w: VenusWriter, a: any, flags = 0):
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.scissorCount);
-  {
-    const arr = a.pScissors;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkRect2D(w, x); }
-  }
+  if (a.pScissors instanceof Span) {
+    w.count(a.pScissors.count);
+    w.spanRaw(a.pScissors);
+  } else {{
+      const arr = a.pScissors;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkRect2D(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetScissorWithCount(r: VenusReader): any {
@@ -3973,26 +4103,38 @@ export function req_vkCmdBindVertexBuffers2(w: VenusWriter, a: any, flags = 0): 
   w.handle(a.commandBuffer);
   w.u32(a.firstBinding);
   w.u32(a.bindingCount);
-  {
-    const arr = a.pBuffers;
-    w.count(arr?.length ?? 0);
-    if (arr) w.handleArray(arr);
-  }
-  {
-    const arr = a.pOffsets;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
-  {
-    const arr = a.pSizes;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
-  {
-    const arr = a.pStrides;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u64Array(arr);
-  }
+  if (a.pBuffers instanceof Span) {
+    w.count(a.pBuffers.count);
+    w.spanRaw(a.pBuffers);
+  } else {{
+      const arr = a.pBuffers;
+      w.count(arr?.length ?? 0);
+      if (arr) w.handleArray(arr);
+    }}
+  if (a.pOffsets instanceof Span) {
+    w.count(a.pOffsets.count);
+    w.spanRaw(a.pOffsets);
+  } else {{
+      const arr = a.pOffsets;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
+  if (a.pSizes instanceof Span) {
+    w.count(a.pSizes.count);
+    w.spanRaw(a.pSizes);
+  } else {{
+      const arr = a.pSizes;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
+  if (a.pStrides instanceof Span) {
+    w.count(a.pStrides.count);
+    w.spanRaw(a.pStrides);
+  } else {{
+      const arr = a.pStrides;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u64Array(arr);
+    }}
 }
 
 export function rep_vkCmdBindVertexBuffers2(r: VenusReader): any {
@@ -4245,11 +4387,14 @@ export function req_vkGetCalibratedTimestampsEXT(w: VenusWriter, a: any, flags =
   w.u32(flags);
   w.handle(a.device);
   w.u32(a.timestampCount);
-  {
-    const arr = a.pTimestampInfos;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkCalibratedTimestampInfoEXT(w, x); }
-  }
+  if (a.pTimestampInfos instanceof Span) {
+    w.count(a.pTimestampInfos.count);
+    w.spanRaw(a.pTimestampInfos);
+  } else {{
+      const arr = a.pTimestampInfos;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkCalibratedTimestampInfoEXT(w, x); }
+    }}
   w.count(a.pTimestamps?.length ?? 0);
   w.ptr(a.pMaxDeviation != null);
 }
@@ -4424,11 +4569,14 @@ export function req_vkCmdDrawMultiEXT(w: VenusWriter, a: any, flags = 0): void {
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.drawCount);
-  {
-    const arr = a.pVertexInfo;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMultiDrawInfoEXT(w, x); }
-  }
+  if (a.pVertexInfo instanceof Span) {
+    w.count(a.pVertexInfo.count);
+    w.spanRaw(a.pVertexInfo);
+  } else {{
+      const arr = a.pVertexInfo;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMultiDrawInfoEXT(w, x); }
+    }}
   w.u32(a.instanceCount);
   w.u32(a.firstInstance);
   w.u32(a.stride);
@@ -4445,11 +4593,14 @@ export function req_vkCmdDrawMultiIndexedEXT(w: VenusWriter, a: any, flags = 0):
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.drawCount);
-  {
-    const arr = a.pIndexInfo;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkMultiDrawIndexedInfoEXT(w, x); }
-  }
+  if (a.pIndexInfo instanceof Span) {
+    w.count(a.pIndexInfo.count);
+    w.spanRaw(a.pIndexInfo);
+  } else {{
+      const arr = a.pIndexInfo;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkMultiDrawIndexedInfoEXT(w, x); }
+    }}
   w.u32(a.instanceCount);
   w.u32(a.firstInstance);
   w.u32(a.stride);
@@ -4545,11 +4696,14 @@ export function req_vkCmdSetColorWriteEnableEXT(w: VenusWriter, a: any, flags = 
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.attachmentCount);
-  {
-    const arr = a.pColorWriteEnables;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u32Array(arr);
-  }
+  if (a.pColorWriteEnables instanceof Span) {
+    w.count(a.pColorWriteEnables.count);
+    w.spanRaw(a.pColorWriteEnables);
+  } else {{
+      const arr = a.pColorWriteEnables;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u32Array(arr);
+    }}
 }
 
 export function rep_vkCmdSetColorWriteEnableEXT(r: VenusReader): any {
@@ -4563,17 +4717,23 @@ export function req_vkCmdSetVertexInputEXT(w: VenusWriter, a: any, flags = 0): v
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.u32(a.vertexBindingDescriptionCount);
-  {
-    const arr = a.pVertexBindingDescriptions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkVertexInputBindingDescription2EXT(w, x); }
-  }
+  if (a.pVertexBindingDescriptions instanceof Span) {
+    w.count(a.pVertexBindingDescriptions.count);
+    w.spanRaw(a.pVertexBindingDescriptions);
+  } else {{
+      const arr = a.pVertexBindingDescriptions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkVertexInputBindingDescription2EXT(w, x); }
+    }}
   w.u32(a.vertexAttributeDescriptionCount);
-  {
-    const arr = a.pVertexAttributeDescriptions;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkVertexInputAttributeDescription2EXT(w, x); }
-  }
+  if (a.pVertexAttributeDescriptions instanceof Span) {
+    w.count(a.pVertexAttributeDescriptions.count);
+    w.spanRaw(a.pVertexAttributeDescriptions);
+  } else {{
+      const arr = a.pVertexAttributeDescriptions;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkVertexInputAttributeDescription2EXT(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetVertexInputEXT(r: VenusReader): any {
@@ -4639,11 +4799,14 @@ export function req_vkCmdSetSampleMaskEXT(w: VenusWriter, a: any, flags = 0): vo
   w.u32(flags);
   w.handle(a.commandBuffer);
   w.i32(a.samples);
-  {
-    const arr = a.pSampleMask;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u32Array(arr);
-  }
+  if (a.pSampleMask instanceof Span) {
+    w.count(a.pSampleMask.count);
+    w.spanRaw(a.pSampleMask);
+  } else {{
+      const arr = a.pSampleMask;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u32Array(arr);
+    }}
 }
 
 export function rep_vkCmdSetSampleMaskEXT(r: VenusReader): any {
@@ -4697,11 +4860,14 @@ export function req_vkCmdSetColorBlendEnableEXT(w: VenusWriter, a: any, flags = 
   w.handle(a.commandBuffer);
   w.u32(a.firstAttachment);
   w.u32(a.attachmentCount);
-  {
-    const arr = a.pColorBlendEnables;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u32Array(arr);
-  }
+  if (a.pColorBlendEnables instanceof Span) {
+    w.count(a.pColorBlendEnables.count);
+    w.spanRaw(a.pColorBlendEnables);
+  } else {{
+      const arr = a.pColorBlendEnables;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u32Array(arr);
+    }}
 }
 
 export function rep_vkCmdSetColorBlendEnableEXT(r: VenusReader): any {
@@ -4716,11 +4882,14 @@ export function req_vkCmdSetColorBlendEquationEXT(w: VenusWriter, a: any, flags 
   w.handle(a.commandBuffer);
   w.u32(a.firstAttachment);
   w.u32(a.attachmentCount);
-  {
-    const arr = a.pColorBlendEquations;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkColorBlendEquationEXT(w, x); }
-  }
+  if (a.pColorBlendEquations instanceof Span) {
+    w.count(a.pColorBlendEquations.count);
+    w.spanRaw(a.pColorBlendEquations);
+  } else {{
+      const arr = a.pColorBlendEquations;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkColorBlendEquationEXT(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetColorBlendEquationEXT(r: VenusReader): any {
@@ -4735,11 +4904,14 @@ export function req_vkCmdSetColorWriteMaskEXT(w: VenusWriter, a: any, flags = 0)
   w.handle(a.commandBuffer);
   w.u32(a.firstAttachment);
   w.u32(a.attachmentCount);
-  {
-    const arr = a.pColorWriteMasks;
-    w.count(arr?.length ?? 0);
-    if (arr) w.u32Array(arr);
-  }
+  if (a.pColorWriteMasks instanceof Span) {
+    w.count(a.pColorWriteMasks.count);
+    w.spanRaw(a.pColorWriteMasks);
+  } else {{
+      const arr = a.pColorWriteMasks;
+      w.count(arr?.length ?? 0);
+      if (arr) w.u32Array(arr);
+    }}
 }
 
 export function rep_vkCmdSetColorWriteMaskEXT(r: VenusReader): any {
@@ -4827,11 +4999,14 @@ export function req_vkCmdSetColorBlendAdvancedEXT(w: VenusWriter, a: any, flags 
   w.handle(a.commandBuffer);
   w.u32(a.firstAttachment);
   w.u32(a.attachmentCount);
-  {
-    const arr = a.pColorBlendAdvanced;
-    w.count(arr?.length ?? 0);
-    if (arr) { for (const x of arr) S.e_VkColorBlendAdvancedEXT(w, x); }
-  }
+  if (a.pColorBlendAdvanced instanceof Span) {
+    w.count(a.pColorBlendAdvanced.count);
+    w.spanRaw(a.pColorBlendAdvanced);
+  } else {{
+      const arr = a.pColorBlendAdvanced;
+      w.count(arr?.length ?? 0);
+      if (arr) { for (const x of arr) S.e_VkColorBlendAdvancedEXT(w, x); }
+    }}
 }
 
 export function rep_vkCmdSetColorBlendAdvancedEXT(r: VenusReader): any {
