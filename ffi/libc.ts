@@ -418,3 +418,27 @@ export function connectUnix(fd: number, path: string): void {
   const [sa, len] = sockaddrUn(path);
   check("connect", () => libc().connect(fd, sa, len));
 }
+
+// ---- socket options (appended for src/gpu2d) ---------------------------------
+
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUFFORCE = 32;
+
+/** setsockopt(2) with an int value. */
+export function setSockOptInt(fd: number, level: number, optname: number, value: number): void {
+  const v = new Int32Array([value]);
+  check("setsockopt", () => libc().setsockopt(fd, level, optname, new Uint8Array(v.buffer), 4));
+}
+
+/** getsockopt(2) of an int value. */
+export function getSockOptInt(fd: number, level: number, optname: number): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  check(
+    "getsockopt",
+    () =>
+      libc().getsockopt(fd, level, optname, new Uint8Array(v.buffer), new Uint8Array(len.buffer)),
+  );
+  return v[0];
+}

@@ -210,4 +210,14 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  setsockopt: {
+    parameters: [
+      "i32", /* int sockfd */
+      "i32", /* int level */
+      "i32", /* int optname */
+      "buffer", /* const void *optval */
+      "u32", /* socklen_t optlen */
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -95,3 +95,12 @@ Deno.test("sendSome/recvSome never block: partial sends report what the kernel t
   assertEquals(b.recvSome(new Uint8Array(new ArrayBuffer(4))), 0, "EOF");
   b.close();
 });
+
+Deno.test("setsockopt/getsockopt: SO_SNDBUF is set (the kernel doubles it), bad options fail", () => {
+  const [a, b] = StreamSocket.pair();
+  L.setSockOptInt(a.fd, L.SOL_SOCKET, L.SO_SNDBUF, 65536);
+  assertEquals(L.getSockOptInt(a.fd, L.SOL_SOCKET, L.SO_SNDBUF), 131072);
+  assertThrows(() => L.setSockOptInt(a.fd, L.SOL_SOCKET, 9999, 1), /setsockopt/);
+  a.close();
+  b.close();
+});
