@@ -1,0 +1,194 @@
+/**
+ * gpu2d benchmark: `vesper gpu2d` against QEMU's reference back-end
+ * (/usr/lib/qemu/vhost-user-gpu, package qemu-system-gui), both driven by
+ * the same front-end double in the same run (tests/gpu2d/support/frontend.ts:
+ * real vhost-user socket, memfd guest RAM with a page-scattered framebuffer
+ * as a Linux guest's dumb buffer has, kick/call eventfds, GPU socket).
+ *
+ * Per back-end and size (1280x800, 1920x1080):
+ *  - latency from the kick (eventfd write) of TRANSFER_TO_HOST_2D +
+ *    RESOURCE_FLUSH to the complete VHOST_USER_GPU_UPDATE arriving on the
+ *    display socket, for a 64x48 damage rect and for a full frame;
+ *  - bytes on the display socket per flush (64x48 and full frame);
+ *  - back-end CPU time per full-frame transfer+flush (all its threads,
+ *    from /proc/<pid>/task/∗/schedstat, nanoseconds).
+ *
+ *   deno run -A bench/gpu2d_vs_reference.ts [--iterations N] [--json FILE]
+ */
+import { parseArgs } from "node:util";
+import { StreamSocket } from "../ffi/unix_socket.ts";
+import { FORMAT_B8G8R8X8_UNORM } from "../src/gpu2d/formats.ts";
+import {
+  attachBacking,
+  create2d,
+  flush,
+  FrontendDouble,
+  GPU_MSG,
+  setScanout,
+  transfer,
+} from "../tests/gpu2d/support/frontend.ts";
+import { GuestFb } from "../tests/gpu2d/support/harness.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const args = parseArgs({
+  args: Deno.args,
+  options: { iterations: { type: "string" }, json: { type: "string" } },
+}).values;
+const N = Number(args.iterations ?? "200");
+
+function cpuNs(pid: number): number {
+  let total = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+    } catch { /* thread gone */ }
+  }
+  return total;
+}
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return {
+    n: s.length,
+    median: q(0.5),
+    p90: q(0.9),
+    min: s[0],
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+  };
+}
+
+async function startBackend(kind: string, sock: string): Promise<Deno.ChildProcess> {
+  try {
+    Deno.removeSync(sock);
+  } catch { /* none */ }
+  const cmd = kind === "vesper"
+    ? new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}tools/gpu2d/vesper_gpu2d.ts`, "--socket-path", sock],
+      env: { VESPER_LOG: "warn" },
+      stderr: "inherit",
+      stdout: "null",
+    })
+    : new Deno.Command("/usr/lib/qemu/vhost-user-gpu", {
+      args: ["-s", sock],
+      stderr: "null",
+      stdout: "null",
+    });
+  const p = cmd.spawn();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      if (Deno.statSync(sock).isSocket) break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`${kind} did not listen`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return p;
+}
+
+function waitUpdates(fe: FrontendDouble, count: number): void {
+  const deadline = performance.now() + 10_000;
+  while (fe.gpuLog.filter((m) => m.request === GPU_MSG.UPDATE).length < count) {
+    fe.serviceGpu(100);
+    if (performance.now() > deadline) throw new Error("no UPDATE");
+  }
+}
+
+interface SizeResult {
+  size: string;
+  smallLatencyMs: ReturnType<typeof stats>;
+  fullLatencyMs: ReturnType<typeof stats>;
+  bytesPerSmallFlush: number;
+  bytesPerFullFlush: number;
+  cpuMsPerFullFlush: number;
+}
+
+async function run(kind: string): Promise<SizeResult[]> {
+  const sock = `/tmp/vesper-gpu2d-bench-${kind}-${Deno.pid}.sock`;
+  const proc = await startBackend(kind, sock);
+  const fe = new FrontendDouble({ memSize: 256 * 1024 * 1024 }, StreamSocket.connect(sock));
+  const out: SizeResult[] = [];
+  try {
+    fe.handshake();
+    let id = 1;
+    for (const [w, h] of [[1280, 800], [1920, 1080]]) {
+      const fb = new GuestFb(fe, w, h);
+      const full = { x: 0, y: 0, w, h };
+      fe.command([create2d(id, FORMAT_B8G8R8X8_UNORM, w, h)]);
+      fe.command([attachBacking(id, fb.entries())]);
+      fe.command([setScanout(0, id, full)]);
+      fb.fill(0, 0, w, h, (x, y) => (x * 7) ^ (y << 8));
+      const cycle = (r: typeof full): { lat: number; bytes: number } => {
+        const before = fe.gpuLog.length;
+        const nUpd = fe.gpuLog.filter((m) => m.request === GPU_MSG.UPDATE).length;
+        fe.submit(0, [transfer(id, r, r.y * fb.stride + r.x * 4)], 24, false);
+        fe.submit(0, [flush(id, r)], 24, false);
+        const t0 = performance.now();
+        fe.kick(0);
+        waitUpdates(fe, nUpd + 1);
+        const upd = fe.gpuLog.slice(before).find((m) => m.request === GPU_MSG.UPDATE)!;
+        fe.waitUsed(0, 2);
+        const bytes = fe.gpuLog.slice(before).reduce((a, m) => a + 12 + m.size, 0);
+        fe.gpuLog.length = 0;
+        return { lat: upd.recvTime - t0, bytes };
+      };
+      for (let i = 0; i < 5; i++) cycle(full); // warm-up (first SCANOUT, page faults, JIT)
+      const small: number[] = [];
+      let smallBytes = 0;
+      for (let i = 0; i < N; i++) {
+        const r = { x: (i * 64) % (w - 64), y: (i * 48) % (h - 48), w: 64, h: 48 };
+        fb.fill(r.x, r.y, 1, 1, () => i);
+        const c = cycle(r);
+        small.push(c.lat);
+        smallBytes = c.bytes;
+      }
+      const fullLat: number[] = [];
+      let fullBytes = 0;
+      const nFull = Math.max(20, Math.floor(N / 4));
+      const cpu0 = cpuNs(proc.pid);
+      for (let i = 0; i < nFull; i++) {
+        const c = cycle(full);
+        fullLat.push(c.lat);
+        fullBytes = c.bytes;
+      }
+      const cpu = (cpuNs(proc.pid) - cpu0) / nFull / 1e6;
+      out.push({
+        size: `${w}x${h}`,
+        smallLatencyMs: stats(small),
+        fullLatencyMs: stats(fullLat),
+        bytesPerSmallFlush: smallBytes,
+        bytesPerFullFlush: fullBytes,
+        cpuMsPerFullFlush: cpu,
+      });
+      id++;
+    }
+  } finally {
+    fe.close();
+    const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    await proc.status;
+    clearTimeout(t);
+  }
+  return out;
+}
+
+const results: Record<string, SizeResult[]> = {};
+for (const kind of ["reference", "vesper"]) results[kind] = await run(kind);
+const f = (x: number) => x.toFixed(3);
+console.log(`gpu2d vs reference, ${N} small flushes per size (medians; p90 in brackets)`);
+console.log(
+  "backend    size        kick->UPDATE 64x48      kick->UPDATE full       bytes/64x48  bytes/full   CPU ms/full flush",
+);
+for (const [kind, rs] of Object.entries(results)) {
+  for (const r of rs) {
+    console.log(
+      `${kind.padEnd(10)} ${r.size.padEnd(11)} ${f(r.smallLatencyMs.median)} ms [${
+        f(r.smallLatencyMs.p90)
+      }]`.padEnd(48) +
+        `${f(r.fullLatencyMs.median)} ms [${f(r.fullLatencyMs.p90)}]`.padEnd(24) +
+        `${String(r.bytesPerSmallFlush).padEnd(13)}${String(r.bytesPerFullFlush).padEnd(13)}${
+          f(r.cpuMsPerFullFlush)
+        }`,
+    );
+  }
+}
+if (args.json) Deno.writeTextFileSync(args.json, JSON.stringify(results, null, 1));
