@@ -68,9 +68,6 @@ export class VenusDecoder implements CommandDispatch {
   incompleteAt = -1;
   /** set by a handler to stop the stream before the current command (it is retried later) */
   yieldRequested = false;
-  /** start of the command being dispatched */
-  commandStart = 0;
-  commandType = -1;
 
   #table: (CommandFn | undefined)[] = [];
   readonly #spans: Span<unknown>[] = [];
@@ -147,7 +144,6 @@ export class VenusDecoder implements CommandDispatch {
     try {
       while (r.pos < end) {
         at = r.pos;
-        this.commandStart = at;
         let type: number, flags: number;
         if (at + 8 <= end) {
           const i = (at + r.u8off) >> 2;
@@ -158,7 +154,6 @@ export class VenusDecoder implements CommandDispatch {
           type = r.i32();
           flags = r.u32();
         }
-        this.commandType = type;
         if (r.bad) break;
         const fn = type >= 0 && type < table.length ? table[type] : undefined;
         if (fn === undefined) {
@@ -193,7 +188,7 @@ export class VenusDecoder implements CommandDispatch {
       this.incompleteAt = at;
       return true;
     }
-    const type = this.commandType;
+    const type = at + 4 <= end ? r.i32v[(at + r.u8off) >> 2] : -1;
     const name = type >= 0 && type < COMMAND_NAME.length ? COMMAND_NAME[type] ?? "?" : "?";
     const msg = `${name} (${type}) at offset ${HEX(at - start)}, error at ${
       HEX(r.errorOffset)

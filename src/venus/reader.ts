@@ -115,6 +115,11 @@ export class VenusReader {
     return this.fail(`read of ${n} bytes past the end of the stream`);
   }
 
+  /** A fixed-size part of `n` bytes does not fit: read past the end (sets `overrun`). */
+  truncated(n: number): void {
+    this.#short(n);
+  }
+
   u32(): number {
     const p = this.pos;
     if (p + 4 > this.end) return this.#short(4);

@@ -102,6 +102,22 @@ function lenExpr(expr: string, ref: Ref): string {
 
 const q = (s: string) => JSON.stringify(s);
 
+/**
+ * Inline read of a top-level array count into `n` (command decoders only: they
+ * may return early). Errors re-read it with r.count() for the message.
+ * `min` > 0 also bounds n * min by the bytes left.
+ */
+function inlineCount(min: number): string {
+  return `const q = r.pos;
+if (q + 8 > r.end) { r.truncated(8); return; }
+const j = (q + r.u8off) >> 2;
+if (r.w32[j + 1] !== 0) { r.count(0); return; }
+const n = r.w32[j];
+r.pos = q + 8;${
+    min > 0 ? `\nif (n * ${min} > r.end - r.pos) { r.pos = q; r.count(${min}); return; }` : ""
+  }`;
+}
+
 export interface Pod {
   stride: number;
   kind: string;
@@ -328,6 +344,7 @@ return true;
     ref: Ref,
     plain: (name: string) => boolean,
     owner: string,
+    topLevel = false,
   ): string {
     const what = q(`${owner}.${d.name}`);
     switch (k.k) {
@@ -360,7 +377,7 @@ return true;
         const cond = CONDITIONAL[`${owner}.${d.name}`];
         const checked = this.required(d) && /^\w+$/.test(k.len) && plain(k.len) && !cond;
         return `let ${v}: any = null;
-{ const n = r.count(${min});
+{ ${topLevel ? inlineCount(min) : `const n = r.count(${min});`}
 if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, want); else ${v} = ${body}; }${
           checked
             ? ` else { const want = ${L}; if (want !== 0) r.sizeMismatch(${what}, 0, want); }`
@@ -761,8 +778,9 @@ ${body.join("\n")}
       ? `r.checkedSpan(${sp}, n, S.${pod.check})`
       : `r.span(${sp}, n)`;
     const checked = this.required(p) && /^\w+$/.test(len) && plain(len);
+    // the u64 count is read inline; span() bounds n * stride by the bytes left
     return `let ${v}: any = null;
-{ const n = r.count(${pod.stride});
+{ ${inlineCount(0)}
 if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, want); else ${v} = ${body}; }${
       checked
         ? ` else { const want = ${L}; if (want !== 0) r.sizeMismatch(${what}, 0, want); }`
@@ -964,15 +982,15 @@ if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, wan
           word += SCALAR_BYTES[sc] / 4;
         }
       }
+      // a command whose fixed part does not fit is cut short: read past the end (fatal)
       body.push(`${decl.join(" ")}
 { const p = r.pos;
-if (p + ${fixedBytes} <= r.end) {
+if (p + ${fixedBytes} > r.end) { r.truncated(${fixedBytes}); return; }
 const w = r.w32; const i = (p + r.u8off) >> 2;
 ${fast.join("\n")}
 r.pos = p + ${fixedBytes};
-} else {
-${slow.join("\n")}
-} }`);
+}`);
+      void slow;
     }
     for (const p of c.params.slice(fixedEnd)) {
       const v = `p_${p.name}`;
@@ -981,7 +999,7 @@ ${slow.join("\n")}
         const k = this.m.kind(p);
         const pod = this.pod(k);
         if (pod) body.push(this.decSpan(c, p, k, pod, v, ref, (n) => plainNames.has(n)));
-        else body.push(this.decFull(p, k, v, ref, (n) => plainNames.has(n), c.name));
+        else body.push(this.decFull(p, k, v, ref, (n) => plainNames.has(n), c.name, true));
       }
     }
     for (const p of c.params) args.push(`p_${p.name}`);

@@ -62,14 +62,14 @@ function x_vkDestroyInstance(d: CommandDispatch, flags: number): void {
   let p_instance: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
-      r.pos = p + 8;
-    } else {
-      p_instance = r.handle(1);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+    r.pos = p + 8;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -92,14 +92,14 @@ function x_vkEnumeratePhysicalDevices(d: CommandDispatch, flags: number): void {
   let p_instance: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
-      r.pos = p + 8;
-    } else {
-      p_instance = r.handle(1);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+    r.pos = p + 8;
   }
   const p_pPhysicalDeviceCount = r.ptr() ? { value: r.u32() } : null;
   let p_pPhysicalDevices: any = null;
@@ -140,14 +140,14 @@ function x_vkGetPhysicalDeviceFeatures(d: CommandDispatch, flags: number): void 
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pFeatures = r.ptr()
     ? S.p_VkPhysicalDeviceFeatures(r)
@@ -175,16 +175,15 @@ function x_vkGetPhysicalDeviceFormatProperties(d: CommandDispatch, flags: number
   let p_format: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      p_format = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_physicalDevice = r.handle(2);
-      p_format = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    p_format = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   const p_pFormatProperties = r.ptr()
     ? S.p_VkFormatProperties(r)
@@ -216,24 +215,19 @@ function x_vkGetPhysicalDeviceImageFormatProperties(d: CommandDispatch, flags: n
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      p_format = r.i32v[i + 2];
-      p_type = r.i32v[i + 3];
-      p_tiling = r.i32v[i + 4];
-      p_usage = w[i + 5];
-      p_flags = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_physicalDevice = r.handle(2);
-      p_format = r.i32();
-      p_type = r.i32();
-      p_tiling = r.i32();
-      p_usage = r.u32();
-      p_flags = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    p_format = r.i32v[i + 2];
+    p_type = r.i32v[i + 3];
+    p_tiling = r.i32v[i + 4];
+    p_usage = w[i + 5];
+    p_flags = w[i + 6];
+    r.pos = p + 28;
   }
   const p_pImageFormatProperties = r.ptr()
     ? S.p_VkImageFormatProperties(r)
@@ -271,14 +265,14 @@ function x_vkGetPhysicalDeviceProperties(d: CommandDispatch, flags: number): voi
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pProperties = r.ptr()
     ? S.p_VkPhysicalDeviceProperties(r)
@@ -305,14 +299,14 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties(d: CommandDispatch, flags: n
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pQueueFamilyPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pQueueFamilyProperties: any = null;
@@ -355,14 +349,14 @@ function x_vkGetPhysicalDeviceMemoryProperties(d: CommandDispatch, flags: number
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pMemoryProperties = r.ptr()
     ? S.p_VkPhysicalDeviceMemoryProperties(r)
@@ -391,14 +385,14 @@ function x_vkGetInstanceProcAddr(d: CommandDispatch, flags: number): void {
   let p_instance: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
-      r.pos = p + 8;
-    } else {
-      p_instance = r.handle(1);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+    r.pos = p + 8;
   }
   const p_pName = r.string();
   if (r.bad) return;
@@ -422,14 +416,14 @@ function x_vkGetDeviceProcAddr(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pName = r.string();
   if (r.bad) return;
@@ -453,14 +447,14 @@ function x_vkCreateDevice(d: CommandDispatch, flags: number): void {
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDeviceCreateInfo(r)
@@ -490,14 +484,14 @@ function x_vkDestroyDevice(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -553,14 +547,14 @@ function x_vkEnumerateDeviceExtensionProperties(d: CommandDispatch, flags: numbe
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pLayerName = r.string();
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
@@ -631,14 +625,14 @@ function x_vkEnumerateDeviceLayerProperties(d: CommandDispatch, flags: number): 
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pProperties: any = null;
@@ -681,18 +675,16 @@ function x_vkGetDeviceQueue(d: CommandDispatch, flags: number): void {
   let p_queueIndex: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_queueFamilyIndex = w[i + 2];
-      p_queueIndex = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_queueFamilyIndex = r.u32();
-      p_queueIndex = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_queueFamilyIndex = w[i + 2];
+    p_queueIndex = w[i + 3];
+    r.pos = p + 16;
   }
   const p_pQueue = r.ptr() ? r.newHandle() : r.missing("vkGetDeviceQueue.pQueue");
   if (r.bad) return;
@@ -718,20 +710,35 @@ function x_vkQueueSubmit(d: CommandDispatch, flags: number): void {
   let p_submitCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
-      p_submitCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_queue = r.handle(4);
-      p_submitCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+    p_submitCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pSubmits: any = null;
   {
-    const n = r.count(56);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 56 > r.end - r.pos) {
+      r.pos = q;
+      r.count(56);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_submitCount ?? 0);
       if (n !== want) r.sizeMismatch("vkQueueSubmit.pSubmits", n, want);
@@ -763,14 +770,14 @@ function x_vkQueueWaitIdle(d: CommandDispatch, flags: number): void {
   let p_queue: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
-      r.pos = p + 8;
-    } else {
-      p_queue = r.handle(4);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_queue === 0) {
@@ -793,14 +800,14 @@ function x_vkDeviceWaitIdle(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -823,14 +830,14 @@ function x_vkAllocateMemory(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkMemoryAllocateInfo(r)
@@ -861,16 +868,15 @@ function x_vkFreeMemory(d: CommandDispatch, flags: number): void {
   let p_memory: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_memory = r.handle(8);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -897,22 +903,18 @@ function x_vkMapMemory(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
-      p_offset = r.u64At(i + 4);
-      p_size = r.u64At(i + 6);
-      p_flags = w[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_device = r.handle(3);
-      p_memory = r.handle(8);
-      p_offset = r.u64();
-      p_size = r.u64();
-      p_flags = r.u32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+    p_offset = r.u64At(i + 4);
+    p_size = r.u64At(i + 6);
+    p_flags = w[i + 8];
+    r.pos = p + 36;
   }
   const p_ppData = r.ptr();
   if (r.bad) return;
@@ -938,16 +940,15 @@ function x_vkUnmapMemory(d: CommandDispatch, flags: number): void {
   let p_memory: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_memory = r.handle(8);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -970,20 +971,30 @@ function x_vkFlushMappedMemoryRanges(d: CommandDispatch, flags: number): void {
   let p_memoryRangeCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memoryRangeCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_memoryRangeCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memoryRangeCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pMemoryRanges: any = null;
   {
-    const n = r.count(36);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_memoryRangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFlushMappedMemoryRanges.pMemoryRanges", n, want);
@@ -1019,20 +1030,30 @@ function x_vkInvalidateMappedMemoryRanges(d: CommandDispatch, flags: number): vo
   let p_memoryRangeCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memoryRangeCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_memoryRangeCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memoryRangeCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pMemoryRanges: any = null;
   {
-    const n = r.count(36);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_memoryRangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkInvalidateMappedMemoryRanges.pMemoryRanges", n, want);
@@ -1068,16 +1089,15 @@ function x_vkGetDeviceMemoryCommitment(d: CommandDispatch, flags: number): void 
   let p_memory: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_memory = r.handle(8);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_memory = r.handleAt(w[i + 2], w[i + 3], 8);
+    r.pos = p + 16;
   }
   const p_pCommittedMemoryInBytes = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
@@ -1105,20 +1125,17 @@ function x_vkBindBufferMemory(d: CommandDispatch, flags: number): void {
   let p_memoryOffset: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
-      p_memoryOffset = r.u64At(i + 6);
-      r.pos = p + 32;
-    } else {
-      p_device = r.handle(3);
-      p_buffer = r.handle(9);
-      p_memory = r.handle(8);
-      p_memoryOffset = r.u64();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
+    p_memoryOffset = r.u64At(i + 6);
+    r.pos = p + 32;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1144,20 +1161,17 @@ function x_vkBindImageMemory(d: CommandDispatch, flags: number): void {
   let p_memoryOffset: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
-      p_memoryOffset = r.u64At(i + 6);
-      r.pos = p + 32;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
-      p_memory = r.handle(8);
-      p_memoryOffset = r.u64();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_memory = r.handleAt(w[i + 4], w[i + 5], 8);
+    p_memoryOffset = r.u64At(i + 6);
+    r.pos = p + 32;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1181,16 +1195,15 @@ function x_vkGetBufferMemoryRequirements(d: CommandDispatch, flags: number): voi
   let p_buffer: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_buffer = r.handle(9);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    r.pos = p + 16;
   }
   const p_pMemoryRequirements = r.ptr()
     ? S.p_VkMemoryRequirements(r)
@@ -1218,16 +1231,15 @@ function x_vkGetImageMemoryRequirements(d: CommandDispatch, flags: number): void
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pMemoryRequirements = r.ptr()
     ? S.p_VkMemoryRequirements(r)
@@ -1255,16 +1267,15 @@ function x_vkGetImageSparseMemoryRequirements(d: CommandDispatch, flags: number)
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pSparseMemoryRequirementCount = r.ptr() ? { value: r.u32() } : null;
   let p_pSparseMemoryRequirements: any = null;
@@ -1313,24 +1324,19 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties(d: CommandDispatch, fl
   let p_tiling: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      p_format = r.i32v[i + 2];
-      p_type = r.i32v[i + 3];
-      p_samples = r.i32v[i + 4];
-      p_usage = w[i + 5];
-      p_tiling = r.i32v[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_physicalDevice = r.handle(2);
-      p_format = r.i32();
-      p_type = r.i32();
-      p_samples = r.i32();
-      p_usage = r.u32();
-      p_tiling = r.i32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    p_format = r.i32v[i + 2];
+    p_type = r.i32v[i + 3];
+    p_samples = r.i32v[i + 4];
+    p_usage = w[i + 5];
+    p_tiling = r.i32v[i + 6];
+    r.pos = p + 28;
   }
   const p_pPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pProperties: any = null;
@@ -1377,20 +1383,35 @@ function x_vkQueueBindSparse(d: CommandDispatch, flags: number): void {
   let p_bindInfoCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
-      p_bindInfoCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_queue = r.handle(4);
-      p_bindInfoCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+    p_bindInfoCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pBindInfo: any = null;
   {
-    const n = r.count(72);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 72 > r.end - r.pos) {
+      r.pos = q;
+      r.count(72);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_bindInfoCount ?? 0);
       if (n !== want) r.sizeMismatch("vkQueueBindSparse.pBindInfo", n, want);
@@ -1422,14 +1443,14 @@ function x_vkCreateFence(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr() ? S.d_VkFenceCreateInfo(r) : r.missing("vkCreateFence.pCreateInfo");
   const p_pAllocator = r.allocator();
@@ -1458,16 +1479,15 @@ function x_vkDestroyFence(d: CommandDispatch, flags: number): void {
   let p_fence: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_fence = r.handle(7);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -1491,20 +1511,30 @@ function x_vkResetFences(d: CommandDispatch, flags: number): void {
   let p_fenceCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_fenceCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_fenceCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_fenceCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pFences: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_fenceCount ?? 0);
       if (n !== want) r.sizeMismatch("vkResetFences.pFences", n, want);
@@ -1536,16 +1566,15 @@ function x_vkGetFenceStatus(d: CommandDispatch, flags: number): void {
   let p_fence: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_fence = r.handle(7);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1569,20 +1598,30 @@ function x_vkWaitForFences(d: CommandDispatch, flags: number): void {
   let p_fenceCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_fenceCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_fenceCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_fenceCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pFences: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_fenceCount ?? 0);
       if (n !== want) r.sizeMismatch("vkWaitForFences.pFences", n, want);
@@ -1615,14 +1654,14 @@ function x_vkCreateSemaphore(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSemaphoreCreateInfo(r)
@@ -1653,16 +1692,15 @@ function x_vkDestroySemaphore(d: CommandDispatch, flags: number): void {
   let p_semaphore: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_semaphore = r.handle(5);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -1685,14 +1723,14 @@ function x_vkCreateEvent(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr() ? S.d_VkEventCreateInfo(r) : r.missing("vkCreateEvent.pCreateInfo");
   const p_pAllocator = r.allocator();
@@ -1721,16 +1759,15 @@ function x_vkDestroyEvent(d: CommandDispatch, flags: number): void {
   let p_event: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_event = r.handle(11);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -1754,16 +1791,15 @@ function x_vkGetEventStatus(d: CommandDispatch, flags: number): void {
   let p_event: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_event = r.handle(11);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1787,16 +1823,15 @@ function x_vkSetEvent(d: CommandDispatch, flags: number): void {
   let p_event: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_event = r.handle(11);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1820,16 +1855,15 @@ function x_vkResetEvent(d: CommandDispatch, flags: number): void {
   let p_event: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_event = r.handle(11);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -1852,14 +1886,14 @@ function x_vkCreateQueryPool(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkQueryPoolCreateInfo(r)
@@ -1890,16 +1924,15 @@ function x_vkDestroyQueryPool(d: CommandDispatch, flags: number): void {
   let p_queryPool: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_queryPool = r.handle(12);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -1930,22 +1963,18 @@ function x_vkGetQueryPoolResults(d: CommandDispatch, flags: number): void {
   let p_dataSize: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_firstQuery = w[i + 4];
-      p_queryCount = w[i + 5];
-      p_dataSize = r.u64At(i + 6);
-      r.pos = p + 32;
-    } else {
-      p_device = r.handle(3);
-      p_queryPool = r.handle(12);
-      p_firstQuery = r.u32();
-      p_queryCount = r.u32();
-      p_dataSize = r.u64();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_firstQuery = w[i + 4];
+    p_queryCount = w[i + 5];
+    p_dataSize = r.u64At(i + 6);
+    r.pos = p + 32;
   }
   let p_pData: any = null;
   {
@@ -1990,14 +2019,14 @@ function x_vkCreateBuffer(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkBufferCreateInfo(r)
@@ -2028,16 +2057,15 @@ function x_vkDestroyBuffer(d: CommandDispatch, flags: number): void {
   let p_buffer: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_buffer = r.handle(9);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2060,14 +2088,14 @@ function x_vkCreateBufferView(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkBufferViewCreateInfo(r)
@@ -2098,16 +2126,15 @@ function x_vkDestroyBufferView(d: CommandDispatch, flags: number): void {
   let p_bufferView: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_bufferView = r.handleAt(w[i + 2], w[i + 3], 13);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_bufferView = r.handle(13);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_bufferView = r.handleAt(w[i + 2], w[i + 3], 13);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2130,14 +2157,14 @@ function x_vkCreateImage(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr() ? S.d_VkImageCreateInfo(r) : r.missing("vkCreateImage.pCreateInfo");
   const p_pAllocator = r.allocator();
@@ -2166,16 +2193,15 @@ function x_vkDestroyImage(d: CommandDispatch, flags: number): void {
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2199,16 +2225,15 @@ function x_vkGetImageSubresourceLayout(d: CommandDispatch, flags: number): void 
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pSubresource = r.ptr()
     ? S.d_VkImageSubresource(r)
@@ -2238,14 +2263,14 @@ function x_vkCreateImageView(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkImageViewCreateInfo(r)
@@ -2276,16 +2301,15 @@ function x_vkDestroyImageView(d: CommandDispatch, flags: number): void {
   let p_imageView: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_imageView = r.handleAt(w[i + 2], w[i + 3], 14);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_imageView = r.handle(14);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_imageView = r.handleAt(w[i + 2], w[i + 3], 14);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2308,14 +2332,14 @@ function x_vkCreateShaderModule(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkShaderModuleCreateInfo(r)
@@ -2346,16 +2370,15 @@ function x_vkDestroyShaderModule(d: CommandDispatch, flags: number): void {
   let p_shaderModule: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_shaderModule = r.handleAt(w[i + 2], w[i + 3], 15);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_shaderModule = r.handle(15);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_shaderModule = r.handleAt(w[i + 2], w[i + 3], 15);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2378,14 +2401,14 @@ function x_vkCreatePipelineCache(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPipelineCacheCreateInfo(r)
@@ -2418,16 +2441,15 @@ function x_vkDestroyPipelineCache(d: CommandDispatch, flags: number): void {
   let p_pipelineCache: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_pipelineCache = r.handle(16);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2455,16 +2477,15 @@ function x_vkGetPipelineCacheData(d: CommandDispatch, flags: number): void {
   let p_pipelineCache: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_pipelineCache = r.handle(16);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+    r.pos = p + 16;
   }
   const p_pDataSize = r.ptr() ? { value: r.u64() } : null;
   let p_pData: any = null;
@@ -2503,22 +2524,31 @@ function x_vkMergePipelineCaches(d: CommandDispatch, flags: number): void {
   let p_srcCacheCount: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_dstCache = r.handleAt(w[i + 2], w[i + 3], 16);
-      p_srcCacheCount = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_dstCache = r.handle(16);
-      p_srcCacheCount = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_dstCache = r.handleAt(w[i + 2], w[i + 3], 16);
+    p_srcCacheCount = w[i + 4];
+    r.pos = p + 20;
   }
   let p_pSrcCaches: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_srcCacheCount ?? 0);
       if (n !== want) r.sizeMismatch("vkMergePipelineCaches.pSrcCaches", n, want);
@@ -2551,22 +2581,36 @@ function x_vkCreateGraphicsPipelines(d: CommandDispatch, flags: number): void {
   let p_createInfoCount: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
-      p_createInfoCount = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_pipelineCache = r.handle(16);
-      p_createInfoCount = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+    p_createInfoCount = w[i + 4];
+    r.pos = p + 20;
   }
   let p_pCreateInfos: any = null;
   {
-    const n = r.count(132);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 132 > r.end - r.pos) {
+      r.pos = q;
+      r.count(132);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_createInfoCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCreateGraphicsPipelines.pCreateInfos", n, want);
@@ -2618,22 +2662,36 @@ function x_vkCreateComputePipelines(d: CommandDispatch, flags: number): void {
   let p_createInfoCount: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
-      p_createInfoCount = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_pipelineCache = r.handle(16);
-      p_createInfoCount = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipelineCache = r.handleAt(w[i + 2], w[i + 3], 16);
+    p_createInfoCount = w[i + 4];
+    r.pos = p + 20;
   }
   let p_pCreateInfos: any = null;
   {
-    const n = r.count(80);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 80 > r.end - r.pos) {
+      r.pos = q;
+      r.count(80);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_createInfoCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCreateComputePipelines.pCreateInfos", n, want);
@@ -2684,16 +2742,15 @@ function x_vkDestroyPipeline(d: CommandDispatch, flags: number): void {
   let p_pipeline: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipeline = r.handleAt(w[i + 2], w[i + 3], 19);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_pipeline = r.handle(19);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipeline = r.handleAt(w[i + 2], w[i + 3], 19);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2716,14 +2773,14 @@ function x_vkCreatePipelineLayout(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPipelineLayoutCreateInfo(r)
@@ -2756,16 +2813,15 @@ function x_vkDestroyPipelineLayout(d: CommandDispatch, flags: number): void {
   let p_pipelineLayout: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_pipelineLayout = r.handleAt(w[i + 2], w[i + 3], 17);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_pipelineLayout = r.handle(17);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_pipelineLayout = r.handleAt(w[i + 2], w[i + 3], 17);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2788,14 +2844,14 @@ function x_vkCreateSampler(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSamplerCreateInfo(r)
@@ -2826,16 +2882,15 @@ function x_vkDestroySampler(d: CommandDispatch, flags: number): void {
   let p_sampler: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_sampler = r.handleAt(w[i + 2], w[i + 3], 21);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_sampler = r.handle(21);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_sampler = r.handleAt(w[i + 2], w[i + 3], 21);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2858,14 +2913,14 @@ function x_vkCreateDescriptorSetLayout(d: CommandDispatch, flags: number): void 
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorSetLayoutCreateInfo(r)
@@ -2898,16 +2953,15 @@ function x_vkDestroyDescriptorSetLayout(d: CommandDispatch, flags: number): void
   let p_descriptorSetLayout: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorSetLayout = r.handleAt(w[i + 2], w[i + 3], 20);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorSetLayout = r.handle(20);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorSetLayout = r.handleAt(w[i + 2], w[i + 3], 20);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -2930,14 +2984,14 @@ function x_vkCreateDescriptorPool(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorPoolCreateInfo(r)
@@ -2970,16 +3024,15 @@ function x_vkDestroyDescriptorPool(d: CommandDispatch, flags: number): void {
   let p_descriptorPool: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorPool = r.handle(22);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -3004,18 +3057,16 @@ function x_vkResetDescriptorPool(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
-      p_flags = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorPool = r.handle(22);
-      p_flags = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+    p_flags = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -3038,14 +3089,14 @@ function x_vkAllocateDescriptorSets(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkDescriptorSetAllocateInfo(r)
@@ -3084,22 +3135,31 @@ function x_vkFreeDescriptorSets(d: CommandDispatch, flags: number): void {
   let p_descriptorSetCount: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
-      p_descriptorSetCount = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorPool = r.handle(22);
-      p_descriptorSetCount = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorPool = r.handleAt(w[i + 2], w[i + 3], 22);
+    p_descriptorSetCount = w[i + 4];
+    r.pos = p + 20;
   }
   let p_pDescriptorSets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_descriptorSetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFreeDescriptorSets.pDescriptorSets", n, want);
@@ -3133,20 +3193,35 @@ function x_vkUpdateDescriptorSets(d: CommandDispatch, flags: number): void {
   let p_descriptorWriteCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorWriteCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorWriteCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorWriteCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pDescriptorWrites: any = null;
   {
-    const n = r.count(60);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 60 > r.end - r.pos) {
+      r.pos = q;
+      r.count(60);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_descriptorWriteCount ?? 0);
       if (n !== want) r.sizeMismatch("vkUpdateDescriptorSets.pDescriptorWrites", n, want);
@@ -3159,7 +3234,18 @@ function x_vkUpdateDescriptorSets(d: CommandDispatch, flags: number): void {
   const p_descriptorCopyCount = r.u32();
   let p_pDescriptorCopies: any = null;
   {
-    const n = r.count(48);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_descriptorCopyCount ?? 0);
       if (n !== want) r.sizeMismatch("vkUpdateDescriptorSets.pDescriptorCopies", n, want);
@@ -3199,14 +3285,14 @@ function x_vkCreateFramebuffer(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkFramebufferCreateInfo(r)
@@ -3237,16 +3323,15 @@ function x_vkDestroyFramebuffer(d: CommandDispatch, flags: number): void {
   let p_framebuffer: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_framebuffer = r.handleAt(w[i + 2], w[i + 3], 24);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_framebuffer = r.handle(24);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_framebuffer = r.handleAt(w[i + 2], w[i + 3], 24);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -3269,14 +3354,14 @@ function x_vkCreateRenderPass(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRenderPassCreateInfo(r)
@@ -3307,16 +3392,15 @@ function x_vkDestroyRenderPass(d: CommandDispatch, flags: number): void {
   let p_renderPass: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_renderPass = r.handle(18);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -3340,16 +3424,15 @@ function x_vkGetRenderAreaGranularity(d: CommandDispatch, flags: number): void {
   let p_renderPass: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_renderPass = r.handle(18);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_renderPass = r.handleAt(w[i + 2], w[i + 3], 18);
+    r.pos = p + 16;
   }
   const p_pGranularity = r.ptr()
     ? S.p_VkExtent2D(r)
@@ -3376,14 +3459,14 @@ function x_vkCreateCommandPool(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkCommandPoolCreateInfo(r)
@@ -3414,16 +3497,15 @@ function x_vkDestroyCommandPool(d: CommandDispatch, flags: number): void {
   let p_commandPool: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_commandPool = r.handle(25);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -3448,18 +3530,16 @@ function x_vkResetCommandPool(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
-      p_flags = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_commandPool = r.handle(25);
-      p_flags = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+    p_flags = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -3482,14 +3562,14 @@ function x_vkAllocateCommandBuffers(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pAllocateInfo = r.ptr()
     ? S.d_VkCommandBufferAllocateInfo(r)
@@ -3528,22 +3608,31 @@ function x_vkFreeCommandBuffers(d: CommandDispatch, flags: number): void {
   let p_commandBufferCount: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
-      p_commandBufferCount = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_commandPool = r.handle(25);
-      p_commandBufferCount = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+    p_commandBufferCount = w[i + 4];
+    r.pos = p + 20;
   }
   let p_pCommandBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_commandBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkFreeCommandBuffers.pCommandBuffers", n, want);
@@ -3570,14 +3659,14 @@ function x_vkBeginCommandBuffer(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pBeginInfo = r.ptr()
     ? S.d_VkCommandBufferBeginInfo(r)
@@ -3603,14 +3692,14 @@ function x_vkEndCommandBuffer(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3634,16 +3723,15 @@ function x_vkResetCommandBuffer(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_flags = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_flags = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_flags = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3668,18 +3756,16 @@ function x_vkCmdBindPipeline(d: CommandDispatch, flags: number): void {
   let p_pipeline: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_pipelineBindPoint = r.i32v[i + 2];
-      p_pipeline = r.handleAt(w[i + 3], w[i + 4], 19);
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_pipelineBindPoint = r.i32();
-      p_pipeline = r.handle(19);
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_pipelineBindPoint = r.i32v[i + 2];
+    p_pipeline = r.handleAt(w[i + 3], w[i + 4], 19);
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3703,22 +3789,31 @@ function x_vkCmdSetViewport(d: CommandDispatch, flags: number): void {
   let p_viewportCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstViewport = w[i + 2];
-      p_viewportCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstViewport = r.u32();
-      p_viewportCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstViewport = w[i + 2];
+    p_viewportCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pViewports: any = null;
   {
-    const n = r.count(24);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_viewportCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetViewport.pViewports", n, want);
@@ -3750,22 +3845,31 @@ function x_vkCmdSetScissor(d: CommandDispatch, flags: number): void {
   let p_scissorCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstScissor = w[i + 2];
-      p_scissorCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstScissor = r.u32();
-      p_scissorCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstScissor = w[i + 2];
+    p_scissorCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pScissors: any = null;
   {
-    const n = r.count(16);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_scissorCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetScissor.pScissors", n, want);
@@ -3796,16 +3900,15 @@ function x_vkCmdSetLineWidth(d: CommandDispatch, flags: number): void {
   let p_lineWidth: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_lineWidth = r.f32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_lineWidth = r.f32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_lineWidth = r.f32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3830,20 +3933,17 @@ function x_vkCmdSetDepthBias(d: CommandDispatch, flags: number): void {
   let p_depthBiasSlopeFactor: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthBiasConstantFactor = r.f32v[i + 2];
-      p_depthBiasClamp = r.f32v[i + 3];
-      p_depthBiasSlopeFactor = r.f32v[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthBiasConstantFactor = r.f32();
-      p_depthBiasClamp = r.f32();
-      p_depthBiasSlopeFactor = r.f32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthBiasConstantFactor = r.f32v[i + 2];
+    p_depthBiasClamp = r.f32v[i + 3];
+    p_depthBiasSlopeFactor = r.f32v[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3870,14 +3970,14 @@ function x_vkCmdSetBlendConstants(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_blendConstants = (r.fixed(4), r.f32Array(4));
   if (r.bad) return;
@@ -3902,18 +4002,16 @@ function x_vkCmdSetDepthBounds(d: CommandDispatch, flags: number): void {
   let p_maxDepthBounds: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_minDepthBounds = r.f32v[i + 2];
-      p_maxDepthBounds = r.f32v[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_minDepthBounds = r.f32();
-      p_maxDepthBounds = r.f32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_minDepthBounds = r.f32v[i + 2];
+    p_maxDepthBounds = r.f32v[i + 3];
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3937,18 +4035,16 @@ function x_vkCmdSetStencilCompareMask(d: CommandDispatch, flags: number): void {
   let p_compareMask: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_faceMask = w[i + 2];
-      p_compareMask = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_faceMask = r.u32();
-      p_compareMask = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_faceMask = w[i + 2];
+    p_compareMask = w[i + 3];
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -3972,18 +4068,16 @@ function x_vkCmdSetStencilWriteMask(d: CommandDispatch, flags: number): void {
   let p_writeMask: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_faceMask = w[i + 2];
-      p_writeMask = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_faceMask = r.u32();
-      p_writeMask = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_faceMask = w[i + 2];
+    p_writeMask = w[i + 3];
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4007,18 +4101,16 @@ function x_vkCmdSetStencilReference(d: CommandDispatch, flags: number): void {
   let p_reference: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_faceMask = w[i + 2];
-      p_reference = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_faceMask = r.u32();
-      p_reference = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_faceMask = w[i + 2];
+    p_reference = w[i + 3];
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4044,26 +4136,33 @@ function x_vkCmdBindDescriptorSets(d: CommandDispatch, flags: number): void {
   let p_descriptorSetCount: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_pipelineBindPoint = r.i32v[i + 2];
-      p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
-      p_firstSet = w[i + 5];
-      p_descriptorSetCount = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_pipelineBindPoint = r.i32();
-      p_layout = r.handle(17);
-      p_firstSet = r.u32();
-      p_descriptorSetCount = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_pipelineBindPoint = r.i32v[i + 2];
+    p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
+    p_firstSet = w[i + 5];
+    p_descriptorSetCount = w[i + 6];
+    r.pos = p + 28;
   }
   let p_pDescriptorSets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_descriptorSetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindDescriptorSets.pDescriptorSets", n, want);
@@ -4076,7 +4175,18 @@ function x_vkCmdBindDescriptorSets(d: CommandDispatch, flags: number): void {
   const p_dynamicOffsetCount = r.u32();
   let p_pDynamicOffsets: any = null;
   {
-    const n = r.count(4);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_dynamicOffsetCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindDescriptorSets.pDynamicOffsets", n, want);
@@ -4118,20 +4228,17 @@ function x_vkCmdBindIndexBuffer(d: CommandDispatch, flags: number): void {
   let p_indexType: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_indexType = r.i32v[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_indexType = r.i32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_indexType = r.i32v[i + 6];
+    r.pos = p + 28;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4155,22 +4262,31 @@ function x_vkCmdBindVertexBuffers(d: CommandDispatch, flags: number): void {
   let p_bindingCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstBinding = w[i + 2];
-      p_bindingCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstBinding = r.u32();
-      p_bindingCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstBinding = w[i + 2];
+    p_bindingCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers.pBuffers", n, want);
@@ -4182,7 +4298,18 @@ function x_vkCmdBindVertexBuffers(d: CommandDispatch, flags: number): void {
   }
   let p_pOffsets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers.pOffsets", n, want);
@@ -4222,22 +4349,18 @@ function x_vkCmdDraw(d: CommandDispatch, flags: number): void {
   let p_firstInstance: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_vertexCount = w[i + 2];
-      p_instanceCount = w[i + 3];
-      p_firstVertex = w[i + 4];
-      p_firstInstance = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_vertexCount = r.u32();
-      p_instanceCount = r.u32();
-      p_firstVertex = r.u32();
-      p_firstInstance = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_vertexCount = w[i + 2];
+    p_instanceCount = w[i + 3];
+    p_firstVertex = w[i + 4];
+    p_firstInstance = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4264,24 +4387,19 @@ function x_vkCmdDrawIndexed(d: CommandDispatch, flags: number): void {
   let p_firstInstance: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_indexCount = w[i + 2];
-      p_instanceCount = w[i + 3];
-      p_firstIndex = w[i + 4];
-      p_vertexOffset = r.i32v[i + 5];
-      p_firstInstance = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_indexCount = r.u32();
-      p_instanceCount = r.u32();
-      p_firstIndex = r.u32();
-      p_vertexOffset = r.i32();
-      p_firstInstance = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_indexCount = w[i + 2];
+    p_instanceCount = w[i + 3];
+    p_firstIndex = w[i + 4];
+    p_vertexOffset = r.i32v[i + 5];
+    p_firstInstance = w[i + 6];
+    r.pos = p + 28;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4314,22 +4432,18 @@ function x_vkCmdDrawIndirect(d: CommandDispatch, flags: number): void {
   let p_stride: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_drawCount = w[i + 6];
-      p_stride = w[i + 7];
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_drawCount = r.u32();
-      p_stride = r.u32();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_drawCount = w[i + 6];
+    p_stride = w[i + 7];
+    r.pos = p + 32;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4355,22 +4469,18 @@ function x_vkCmdDrawIndexedIndirect(d: CommandDispatch, flags: number): void {
   let p_stride: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_drawCount = w[i + 6];
-      p_stride = w[i + 7];
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_drawCount = r.u32();
-      p_stride = r.u32();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_drawCount = w[i + 6];
+    p_stride = w[i + 7];
+    r.pos = p + 32;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4395,20 +4505,17 @@ function x_vkCmdDispatch(d: CommandDispatch, flags: number): void {
   let p_groupCountZ: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_groupCountX = w[i + 2];
-      p_groupCountY = w[i + 3];
-      p_groupCountZ = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_groupCountX = r.u32();
-      p_groupCountY = r.u32();
-      p_groupCountZ = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_groupCountX = w[i + 2];
+    p_groupCountY = w[i + 3];
+    p_groupCountZ = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4432,18 +4539,16 @@ function x_vkCmdDispatchIndirect(d: CommandDispatch, flags: number): void {
   let p_offset: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4468,24 +4573,32 @@ function x_vkCmdCopyBuffer(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_dstBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
-      p_regionCount = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcBuffer = r.handle(9);
-      p_dstBuffer = r.handle(9);
-      p_regionCount = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_dstBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
+    p_regionCount = w[i + 6];
+    r.pos = p + 28;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(24);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyBuffer.pRegions", n, want);
@@ -4520,28 +4633,34 @@ function x_vkCmdCopyImage(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_srcImageLayout = r.i32v[i + 4];
-      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
-      p_dstImageLayout = r.i32v[i + 7];
-      p_regionCount = w[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcImage = r.handle(10);
-      p_srcImageLayout = r.i32();
-      p_dstImage = r.handle(10);
-      p_dstImageLayout = r.i32();
-      p_regionCount = r.u32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_srcImageLayout = r.i32v[i + 4];
+    p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+    p_dstImageLayout = r.i32v[i + 7];
+    p_regionCount = w[i + 8];
+    r.pos = p + 36;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(68);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyImage.pRegions", n, want);
@@ -4584,28 +4703,39 @@ function x_vkCmdBlitImage(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_srcImageLayout = r.i32v[i + 4];
-      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
-      p_dstImageLayout = r.i32v[i + 7];
-      p_regionCount = w[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcImage = r.handle(10);
-      p_srcImageLayout = r.i32();
-      p_dstImage = r.handle(10);
-      p_dstImageLayout = r.i32();
-      p_regionCount = r.u32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_srcImageLayout = r.i32v[i + 4];
+    p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+    p_dstImageLayout = r.i32v[i + 7];
+    p_regionCount = w[i + 8];
+    r.pos = p + 36;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(48);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 48 > r.end - r.pos) {
+      r.pos = q;
+      r.count(48);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBlitImage.pRegions", n, want);
@@ -4649,26 +4779,33 @@ function x_vkCmdCopyBufferToImage(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_dstImage = r.handleAt(w[i + 4], w[i + 5], 10);
-      p_dstImageLayout = r.i32v[i + 6];
-      p_regionCount = w[i + 7];
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcBuffer = r.handle(9);
-      p_dstImage = r.handle(10);
-      p_dstImageLayout = r.i32();
-      p_regionCount = r.u32();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_dstImage = r.handleAt(w[i + 4], w[i + 5], 10);
+    p_dstImageLayout = r.i32v[i + 6];
+    p_regionCount = w[i + 7];
+    r.pos = p + 32;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(56);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyBufferToImage.pRegions", n, want);
@@ -4709,26 +4846,33 @@ function x_vkCmdCopyImageToBuffer(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_srcImageLayout = r.i32v[i + 4];
-      p_dstBuffer = r.handleAt(w[i + 5], w[i + 6], 9);
-      p_regionCount = w[i + 7];
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcImage = r.handle(10);
-      p_srcImageLayout = r.i32();
-      p_dstBuffer = r.handle(9);
-      p_regionCount = r.u32();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_srcImageLayout = r.i32v[i + 4];
+    p_dstBuffer = r.handleAt(w[i + 5], w[i + 6], 9);
+    p_regionCount = w[i + 7];
+    r.pos = p + 32;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(56);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdCopyImageToBuffer.pRegions", n, want);
@@ -4768,24 +4912,32 @@ function x_vkCmdUpdateBuffer(d: CommandDispatch, flags: number): void {
   let p_dataSize: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_dstOffset = r.u64At(i + 4);
-      p_dataSize = r.u64At(i + 6);
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_dstBuffer = r.handle(9);
-      p_dstOffset = r.u64();
-      p_dataSize = r.u64();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_dstOffset = r.u64At(i + 4);
+    p_dataSize = r.u64At(i + 6);
+    r.pos = p + 32;
   }
   let p_pData: any = null;
   {
-    const n = r.count(1);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_dataSize ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdUpdateBuffer.pData", n, want);
@@ -4819,22 +4971,18 @@ function x_vkCmdFillBuffer(d: CommandDispatch, flags: number): void {
   let p_data: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_dstOffset = r.u64At(i + 4);
-      p_size = r.u64At(i + 6);
-      p_data = w[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_dstBuffer = r.handle(9);
-      p_dstOffset = r.u64();
-      p_size = r.u64();
-      p_data = r.u32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_dstBuffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_dstOffset = r.u64At(i + 4);
+    p_size = r.u64At(i + 6);
+    p_data = w[i + 8];
+    r.pos = p + 36;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -4858,24 +5006,33 @@ function x_vkCmdClearColorImage(d: CommandDispatch, flags: number): void {
   let p_imageLayout: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_imageLayout = r.i32v[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_image = r.handle(10);
-      p_imageLayout = r.i32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_imageLayout = r.i32v[i + 4];
+    r.pos = p + 20;
   }
   const p_pColor = r.ptr() ? S.d_VkClearColorValue(r) : null;
   const p_rangeCount = r.u32();
   let p_pRanges: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_rangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearColorImage.pRanges", n, want);
@@ -4914,18 +5071,16 @@ function x_vkCmdClearDepthStencilImage(d: CommandDispatch, flags: number): void 
   let p_imageLayout: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_imageLayout = r.i32v[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_image = r.handle(10);
-      p_imageLayout = r.i32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_imageLayout = r.i32v[i + 4];
+    r.pos = p + 20;
   }
   const p_pDepthStencil = r.ptr()
     ? S.d_VkClearDepthStencilValue(r)
@@ -4933,7 +5088,18 @@ function x_vkCmdClearDepthStencilImage(d: CommandDispatch, flags: number): void 
   const p_rangeCount = r.u32();
   let p_pRanges: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_rangeCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearDepthStencilImage.pRanges", n, want);
@@ -4971,20 +5137,35 @@ function x_vkCmdClearAttachments(d: CommandDispatch, flags: number): void {
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_attachmentCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_attachmentCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_attachmentCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pAttachments: any = null;
   {
-    const n = r.count(12);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 12 > r.end - r.pos) {
+      r.pos = q;
+      r.count(12);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearAttachments.pAttachments", n, want);
@@ -4997,7 +5178,18 @@ function x_vkCmdClearAttachments(d: CommandDispatch, flags: number): void {
   const p_rectCount = r.u32();
   let p_pRects: any = null;
   {
-    const n = r.count(24);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_rectCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdClearAttachments.pRects", n, want);
@@ -5038,28 +5230,34 @@ function x_vkCmdResolveImage(d: CommandDispatch, flags: number): void {
   let p_regionCount: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
-      p_srcImageLayout = r.i32v[i + 4];
-      p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
-      p_dstImageLayout = r.i32v[i + 7];
-      p_regionCount = w[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcImage = r.handle(10);
-      p_srcImageLayout = r.i32();
-      p_dstImage = r.handle(10);
-      p_dstImageLayout = r.i32();
-      p_regionCount = r.u32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcImage = r.handleAt(w[i + 2], w[i + 3], 10);
+    p_srcImageLayout = r.i32v[i + 4];
+    p_dstImage = r.handleAt(w[i + 5], w[i + 6], 10);
+    p_dstImageLayout = r.i32v[i + 7];
+    p_regionCount = w[i + 8];
+    r.pos = p + 36;
   }
   let p_pRegions: any = null;
   {
-    const n = r.count(68);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_regionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdResolveImage.pRegions", n, want);
@@ -5099,18 +5297,16 @@ function x_vkCmdSetEvent(d: CommandDispatch, flags: number): void {
   let p_stageMask: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      p_stageMask = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_event = r.handle(11);
-      p_stageMask = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    p_stageMask = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5134,18 +5330,16 @@ function x_vkCmdResetEvent(d: CommandDispatch, flags: number): void {
   let p_stageMask: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      p_stageMask = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_event = r.handle(11);
-      p_stageMask = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    p_stageMask = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5168,20 +5362,30 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
   let p_eventCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_eventCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_eventCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_eventCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pEvents: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_eventCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pEvents", n, want);
@@ -5196,7 +5400,18 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
   const p_memoryBarrierCount = r.u32();
   let p_pMemoryBarriers: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pMemoryBarriers", n, want);
@@ -5213,7 +5428,23 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
   const p_bufferMemoryBarrierCount = r.u32();
   let p_pBufferMemoryBarriers: any = null;
   {
-    const n = r.count(52);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 52 > r.end - r.pos) {
+      r.pos = q;
+      r.count(52);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_bufferMemoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pBufferMemoryBarriers", n, want);
@@ -5226,7 +5457,23 @@ function x_vkCmdWaitEvents(d: CommandDispatch, flags: number): void {
   const p_imageMemoryBarrierCount = r.u32();
   let p_pImageMemoryBarriers: any = null;
   {
-    const n = r.count(64);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 64 > r.end - r.pos) {
+      r.pos = q;
+      r.count(64);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_imageMemoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents.pImageMemoryBarriers", n, want);
@@ -5272,26 +5519,33 @@ function x_vkCmdPipelineBarrier(d: CommandDispatch, flags: number): void {
   let p_memoryBarrierCount: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_srcStageMask = w[i + 2];
-      p_dstStageMask = w[i + 3];
-      p_dependencyFlags = w[i + 4];
-      p_memoryBarrierCount = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_srcStageMask = r.u32();
-      p_dstStageMask = r.u32();
-      p_dependencyFlags = r.u32();
-      p_memoryBarrierCount = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_srcStageMask = w[i + 2];
+    p_dstStageMask = w[i + 3];
+    p_dependencyFlags = w[i + 4];
+    p_memoryBarrierCount = w[i + 5];
+    r.pos = p + 24;
   }
   let p_pMemoryBarriers: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_memoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPipelineBarrier.pMemoryBarriers", n, want);
@@ -5308,7 +5562,23 @@ function x_vkCmdPipelineBarrier(d: CommandDispatch, flags: number): void {
   const p_bufferMemoryBarrierCount = r.u32();
   let p_pBufferMemoryBarriers: any = null;
   {
-    const n = r.count(52);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 52 > r.end - r.pos) {
+      r.pos = q;
+      r.count(52);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_bufferMemoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPipelineBarrier.pBufferMemoryBarriers", n, want);
@@ -5321,7 +5591,23 @@ function x_vkCmdPipelineBarrier(d: CommandDispatch, flags: number): void {
   const p_imageMemoryBarrierCount = r.u32();
   let p_pImageMemoryBarriers: any = null;
   {
-    const n = r.count(64);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 64 > r.end - r.pos) {
+      r.pos = q;
+      r.count(64);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_imageMemoryBarrierCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPipelineBarrier.pImageMemoryBarriers", n, want);
@@ -5365,20 +5651,17 @@ function x_vkCmdBeginQuery(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_query = w[i + 4];
-      p_flags = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
-      p_flags = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_query = w[i + 4];
+    p_flags = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5402,18 +5685,16 @@ function x_vkCmdEndQuery(d: CommandDispatch, flags: number): void {
   let p_query: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_query = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_query = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5438,20 +5719,17 @@ function x_vkCmdResetQueryPool(d: CommandDispatch, flags: number): void {
   let p_queryCount: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_firstQuery = w[i + 4];
-      p_queryCount = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_firstQuery = r.u32();
-      p_queryCount = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_firstQuery = w[i + 4];
+    p_queryCount = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5476,20 +5754,17 @@ function x_vkCmdWriteTimestamp(d: CommandDispatch, flags: number): void {
   let p_query: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_pipelineStage = r.i32v[i + 2];
-      p_queryPool = r.handleAt(w[i + 3], w[i + 4], 12);
-      p_query = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_pipelineStage = r.i32();
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_pipelineStage = r.i32v[i + 2];
+    p_queryPool = r.handleAt(w[i + 3], w[i + 4], 12);
+    p_query = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5518,28 +5793,21 @@ function x_vkCmdCopyQueryPoolResults(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 52 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_firstQuery = w[i + 4];
-      p_queryCount = w[i + 5];
-      p_dstBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
-      p_dstOffset = r.u64At(i + 8);
-      p_stride = r.u64At(i + 10);
-      p_flags = w[i + 12];
-      r.pos = p + 52;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_firstQuery = r.u32();
-      p_queryCount = r.u32();
-      p_dstBuffer = r.handle(9);
-      p_dstOffset = r.u64();
-      p_stride = r.u64();
-      p_flags = r.u32();
+    if (p + 52 > r.end) {
+      r.truncated(52);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_firstQuery = w[i + 4];
+    p_queryCount = w[i + 5];
+    p_dstBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+    p_dstOffset = r.u64At(i + 8);
+    p_stride = r.u64At(i + 10);
+    p_flags = w[i + 12];
+    r.pos = p + 52;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5574,26 +5842,33 @@ function x_vkCmdPushConstants(d: CommandDispatch, flags: number): void {
   let p_size: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_layout = r.handleAt(w[i + 2], w[i + 3], 17);
-      p_stageFlags = w[i + 4];
-      p_offset = w[i + 5];
-      p_size = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_layout = r.handle(17);
-      p_stageFlags = r.u32();
-      p_offset = r.u32();
-      p_size = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_layout = r.handleAt(w[i + 2], w[i + 3], 17);
+    p_stageFlags = w[i + 4];
+    p_offset = w[i + 5];
+    p_size = w[i + 6];
+    r.pos = p + 28;
   }
   let p_pValues: any = null;
   {
-    const n = r.count(1);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_size ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPushConstants.pValues", n, want);
@@ -5623,14 +5898,14 @@ function x_vkCmdBeginRenderPass(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pRenderPassBegin = r.ptr()
     ? S.d_VkRenderPassBeginInfo(r)
@@ -5657,16 +5932,15 @@ function x_vkCmdNextSubpass(d: CommandDispatch, flags: number): void {
   let p_contents: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_contents = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_contents = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_contents = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5688,14 +5962,14 @@ function x_vkCmdEndRenderPass(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5718,20 +5992,30 @@ function x_vkCmdExecuteCommands(d: CommandDispatch, flags: number): void {
   let p_commandBufferCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_commandBufferCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_commandBufferCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_commandBufferCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pCommandBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_commandBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdExecuteCommands.pCommandBuffers", n, want);
@@ -5779,20 +6063,35 @@ function x_vkBindBufferMemory2(d: CommandDispatch, flags: number): void {
   let p_bindInfoCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_bindInfoCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_bindInfoCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_bindInfoCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pBindInfos: any = null;
   {
-    const n = r.count(36);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 36 > r.end - r.pos) {
+      r.pos = q;
+      r.count(36);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_bindInfoCount ?? 0);
       if (n !== want) r.sizeMismatch("vkBindBufferMemory2.pBindInfos", n, want);
@@ -5824,20 +6123,35 @@ function x_vkBindImageMemory2(d: CommandDispatch, flags: number): void {
   let p_bindInfoCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_bindInfoCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_bindInfoCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_bindInfoCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pBindInfos: any = null;
   {
-    const n = r.count(36);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 36 > r.end - r.pos) {
+      r.pos = q;
+      r.count(36);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_bindInfoCount ?? 0);
       if (n !== want) r.sizeMismatch("vkBindImageMemory2.pBindInfos", n, want);
@@ -5871,20 +6185,17 @@ function x_vkGetDeviceGroupPeerMemoryFeatures(d: CommandDispatch, flags: number)
   let p_remoteDeviceIndex: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_heapIndex = w[i + 2];
-      p_localDeviceIndex = w[i + 3];
-      p_remoteDeviceIndex = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_heapIndex = r.u32();
-      p_localDeviceIndex = r.u32();
-      p_remoteDeviceIndex = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_heapIndex = w[i + 2];
+    p_localDeviceIndex = w[i + 3];
+    p_remoteDeviceIndex = w[i + 4];
+    r.pos = p + 20;
   }
   const p_pPeerMemoryFeatures = r.ptr() ? { value: 0 } : null;
   if (r.bad) return;
@@ -5916,16 +6227,15 @@ function x_vkCmdSetDeviceMask(d: CommandDispatch, flags: number): void {
   let p_deviceMask: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_deviceMask = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_deviceMask = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_deviceMask = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -5953,26 +6263,20 @@ function x_vkCmdDispatchBase(d: CommandDispatch, flags: number): void {
   let p_groupCountZ: any;
   {
     const p = r.pos;
-    if (p + 32 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_baseGroupX = w[i + 2];
-      p_baseGroupY = w[i + 3];
-      p_baseGroupZ = w[i + 4];
-      p_groupCountX = w[i + 5];
-      p_groupCountY = w[i + 6];
-      p_groupCountZ = w[i + 7];
-      r.pos = p + 32;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_baseGroupX = r.u32();
-      p_baseGroupY = r.u32();
-      p_baseGroupZ = r.u32();
-      p_groupCountX = r.u32();
-      p_groupCountY = r.u32();
-      p_groupCountZ = r.u32();
+    if (p + 32 > r.end) {
+      r.truncated(32);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_baseGroupX = w[i + 2];
+    p_baseGroupY = w[i + 3];
+    p_baseGroupZ = w[i + 4];
+    p_groupCountX = w[i + 5];
+    p_groupCountY = w[i + 6];
+    p_groupCountZ = w[i + 7];
+    r.pos = p + 32;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -6002,14 +6306,14 @@ function x_vkEnumeratePhysicalDeviceGroups(d: CommandDispatch, flags: number): v
   let p_instance: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
-      r.pos = p + 8;
-    } else {
-      p_instance = r.handle(1);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_instance = r.handleAt(w[i + 0], w[i + 1], 1);
+    r.pos = p + 8;
   }
   const p_pPhysicalDeviceGroupCount = r.ptr() ? { value: r.u32() } : null;
   let p_pPhysicalDeviceGroupProperties: any = null;
@@ -6053,14 +6357,14 @@ function x_vkGetImageMemoryRequirements2(d: CommandDispatch, flags: number): voi
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkImageMemoryRequirementsInfo2(r)
@@ -6090,14 +6394,14 @@ function x_vkGetBufferMemoryRequirements2(d: CommandDispatch, flags: number): vo
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferMemoryRequirementsInfo2(r)
@@ -6127,14 +6431,14 @@ function x_vkGetImageSparseMemoryRequirements2(d: CommandDispatch, flags: number
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkImageSparseMemoryRequirementsInfo2(r)
@@ -6181,14 +6485,14 @@ function x_vkGetPhysicalDeviceFeatures2(d: CommandDispatch, flags: number): void
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pFeatures = r.ptr()
     ? S.p_VkPhysicalDeviceFeatures2(r)
@@ -6215,14 +6519,14 @@ function x_vkGetPhysicalDeviceProperties2(d: CommandDispatch, flags: number): vo
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pProperties = r.ptr()
     ? S.p_VkPhysicalDeviceProperties2(r)
@@ -6250,16 +6554,15 @@ function x_vkGetPhysicalDeviceFormatProperties2(d: CommandDispatch, flags: numbe
   let p_format: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      p_format = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_physicalDevice = r.handle(2);
-      p_format = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    p_format = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   const p_pFormatProperties = r.ptr()
     ? S.p_VkFormatProperties2(r)
@@ -6286,14 +6589,14 @@ function x_vkGetPhysicalDeviceImageFormatProperties2(d: CommandDispatch, flags: 
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pImageFormatInfo = r.ptr()
     ? S.d_VkPhysicalDeviceImageFormatInfo2(r)
@@ -6330,14 +6633,14 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties2(d: CommandDispatch, flags: 
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pQueueFamilyPropertyCount = r.ptr() ? { value: r.u32() } : null;
   let p_pQueueFamilyProperties: any = null;
@@ -6380,14 +6683,14 @@ function x_vkGetPhysicalDeviceMemoryProperties2(d: CommandDispatch, flags: numbe
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pMemoryProperties = r.ptr()
     ? S.p_VkPhysicalDeviceMemoryProperties2(r)
@@ -6419,14 +6722,14 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties2(
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pFormatInfo = r.ptr()
     ? S.d_VkPhysicalDeviceSparseImageFormatInfo2(r)
@@ -6473,18 +6776,16 @@ function x_vkTrimCommandPool(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
-      p_flags = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_device = r.handle(3);
-      p_commandPool = r.handle(25);
-      p_flags = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_commandPool = r.handleAt(w[i + 2], w[i + 3], 25);
+    p_flags = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -6506,14 +6807,14 @@ function x_vkGetDeviceQueue2(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pQueueInfo = r.ptr()
     ? S.d_VkDeviceQueueInfo2(r)
@@ -6541,14 +6842,14 @@ function x_vkCreateSamplerYcbcrConversion(d: CommandDispatch, flags: number): vo
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkSamplerYcbcrConversionCreateInfo(r)
@@ -6586,16 +6887,15 @@ function x_vkDestroySamplerYcbcrConversion(d: CommandDispatch, flags: number): v
   let p_ycbcrConversion: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_ycbcrConversion = r.handleAt(w[i + 2], w[i + 3], 1000156000);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_ycbcrConversion = r.handle(1000156000);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_ycbcrConversion = r.handleAt(w[i + 2], w[i + 3], 1000156000);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -6618,14 +6918,14 @@ function x_vkCreateDescriptorUpdateTemplate(d: CommandDispatch, flags: number): 
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorUpdateTemplateCreateInfo(r)
@@ -6663,16 +6963,15 @@ function x_vkDestroyDescriptorUpdateTemplate(d: CommandDispatch, flags: number):
   let p_descriptorUpdateTemplate: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorUpdateTemplate = r.handle(1000085000);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -6697,18 +6996,16 @@ function x_vkUpdateDescriptorSetWithTemplate(d: CommandDispatch, flags: number):
   let p_descriptorUpdateTemplate: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_descriptorSet = r.handleAt(w[i + 2], w[i + 3], 23);
-      p_descriptorUpdateTemplate = r.handleAt(w[i + 4], w[i + 5], 1000085000);
-      r.pos = p + 24;
-    } else {
-      p_device = r.handle(3);
-      p_descriptorSet = r.handle(23);
-      p_descriptorUpdateTemplate = r.handle(1000085000);
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_descriptorSet = r.handleAt(w[i + 2], w[i + 3], 23);
+    p_descriptorUpdateTemplate = r.handleAt(w[i + 4], w[i + 5], 1000085000);
+    r.pos = p + 24;
   }
   const p_pData = r.ptr();
   if (r.bad) return;
@@ -6736,14 +7033,14 @@ function x_vkGetPhysicalDeviceExternalBufferProperties(d: CommandDispatch, flags
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pExternalBufferInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalBufferInfo(r)
@@ -6779,14 +7076,14 @@ function x_vkGetPhysicalDeviceExternalFenceProperties(d: CommandDispatch, flags:
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pExternalFenceInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalFenceInfo(r)
@@ -6822,14 +7119,14 @@ function x_vkGetPhysicalDeviceExternalSemaphoreProperties(d: CommandDispatch, fl
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pExternalSemaphoreInfo = r.ptr()
     ? S.d_VkPhysicalDeviceExternalSemaphoreInfo(r)
@@ -6865,14 +7162,14 @@ function x_vkGetDescriptorSetLayoutSupport(d: CommandDispatch, flags: number): v
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkDescriptorSetLayoutCreateInfo(r)
@@ -6908,26 +7205,20 @@ function x_vkCmdDrawIndirectCount(d: CommandDispatch, flags: number): void {
   let p_stride: any;
   {
     const p = r.pos;
-    if (p + 48 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
-      p_countBufferOffset = r.u64At(i + 8);
-      p_maxDrawCount = w[i + 10];
-      p_stride = w[i + 11];
-      r.pos = p + 48;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_countBuffer = r.handle(9);
-      p_countBufferOffset = r.u64();
-      p_maxDrawCount = r.u32();
-      p_stride = r.u32();
+    if (p + 48 > r.end) {
+      r.truncated(48);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+    p_countBufferOffset = r.u64At(i + 8);
+    p_maxDrawCount = w[i + 10];
+    p_stride = w[i + 11];
+    r.pos = p + 48;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -6963,26 +7254,20 @@ function x_vkCmdDrawIndexedIndirectCount(d: CommandDispatch, flags: number): voi
   let p_stride: any;
   {
     const p = r.pos;
-    if (p + 48 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
-      p_countBufferOffset = r.u64At(i + 8);
-      p_maxDrawCount = w[i + 10];
-      p_stride = w[i + 11];
-      r.pos = p + 48;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_countBuffer = r.handle(9);
-      p_countBufferOffset = r.u64();
-      p_maxDrawCount = r.u32();
-      p_stride = r.u32();
+    if (p + 48 > r.end) {
+      r.truncated(48);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_countBuffer = r.handleAt(w[i + 6], w[i + 7], 9);
+    p_countBufferOffset = r.u64At(i + 8);
+    p_maxDrawCount = w[i + 10];
+    p_stride = w[i + 11];
+    r.pos = p + 48;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -7012,14 +7297,14 @@ function x_vkCreateRenderPass2(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRenderPassCreateInfo2(r)
@@ -7049,14 +7334,14 @@ function x_vkCmdBeginRenderPass2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pRenderPassBegin = r.ptr()
     ? S.d_VkRenderPassBeginInfo(r)
@@ -7084,14 +7369,14 @@ function x_vkCmdNextSubpass2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pSubpassBeginInfo = r.ptr()
     ? S.d_VkSubpassBeginInfo(r)
@@ -7119,14 +7404,14 @@ function x_vkCmdEndRenderPass2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pSubpassEndInfo = r.ptr()
     ? S.d_VkSubpassEndInfo(r)
@@ -7154,20 +7439,17 @@ function x_vkResetQueryPool(d: CommandDispatch, flags: number): void {
   let p_queryCount: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_firstQuery = w[i + 4];
-      p_queryCount = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_device = r.handle(3);
-      p_queryPool = r.handle(12);
-      p_firstQuery = r.u32();
-      p_queryCount = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_firstQuery = w[i + 4];
+    p_queryCount = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -7190,16 +7472,15 @@ function x_vkGetSemaphoreCounterValue(d: CommandDispatch, flags: number): void {
   let p_semaphore: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_semaphore = r.handle(5);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+    r.pos = p + 16;
   }
   const p_pValue = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
@@ -7225,14 +7506,14 @@ function x_vkWaitSemaphores(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pWaitInfo = r.ptr()
     ? S.d_VkSemaphoreWaitInfo(r)
@@ -7259,14 +7540,14 @@ function x_vkSignalSemaphore(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pSignalInfo = r.ptr()
     ? S.d_VkSemaphoreSignalInfo(r)
@@ -7292,14 +7573,14 @@ function x_vkGetBufferDeviceAddress(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferDeviceAddressInfo(r)
@@ -7325,14 +7606,14 @@ function x_vkGetBufferOpaqueCaptureAddress(d: CommandDispatch, flags: number): v
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkBufferDeviceAddressInfo(r)
@@ -7358,14 +7639,14 @@ function x_vkGetDeviceMemoryOpaqueCaptureAddress(d: CommandDispatch, flags: numb
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceMemoryOpaqueCaptureAddressInfo(r)
@@ -7407,14 +7688,14 @@ function x_vkSeekReplyCommandStreamMESA(d: CommandDispatch, flags: number): void
   let p_position: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_position = r.u64At(i + 0);
-      r.pos = p + 8;
-    } else {
-      p_position = r.u64();
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_position = r.u64At(i + 0);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   d.h.vkSeekReplyCommandStreamMESA!(p_position);
@@ -7432,18 +7713,29 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
   let p_streamCount: any;
   {
     const p = r.pos;
-    if (p + 4 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_streamCount = w[i + 0];
-      r.pos = p + 4;
-    } else {
-      p_streamCount = r.u32();
+    if (p + 4 > r.end) {
+      r.truncated(4);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_streamCount = w[i + 0];
+    r.pos = p + 4;
   }
   let p_pStreams: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_streamCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pStreams", n, want);
@@ -7455,7 +7747,18 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
   }
   let p_pReplyPositions: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_streamCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pReplyPositions", n, want);
@@ -7465,7 +7768,18 @@ function x_vkExecuteCommandStreamsMESA(d: CommandDispatch, flags: number): void 
   const p_dependencyCount = r.u32();
   let p_pDependencies: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_dependencyCount ?? 0);
       if (n !== want) r.sizeMismatch("vkExecuteCommandStreamsMESA.pDependencies", n, want);
@@ -7501,22 +7815,31 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
   let p_bindingCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstBinding = w[i + 2];
-      p_bindingCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstBinding = r.u32();
-      p_bindingCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstBinding = w[i + 2];
+    p_bindingCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pBuffers", n, want);
@@ -7528,7 +7851,18 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
   }
   let p_pOffsets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pOffsets", n, want);
@@ -7540,7 +7874,18 @@ function x_vkCmdBindTransformFeedbackBuffersEXT(d: CommandDispatch, flags: numbe
   }
   let p_pSizes: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindTransformFeedbackBuffersEXT.pSizes", n, want);
@@ -7576,22 +7921,31 @@ function x_vkCmdBeginTransformFeedbackEXT(d: CommandDispatch, flags: number): vo
   let p_counterBufferCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstCounterBuffer = w[i + 2];
-      p_counterBufferCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstCounterBuffer = r.u32();
-      p_counterBufferCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstCounterBuffer = w[i + 2];
+    p_counterBufferCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pCounterBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBeginTransformFeedbackEXT.pCounterBuffers", n, want);
@@ -7600,7 +7954,18 @@ function x_vkCmdBeginTransformFeedbackEXT(d: CommandDispatch, flags: number): vo
   }
   let p_pCounterBufferOffsets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) {
@@ -7636,22 +8001,31 @@ function x_vkCmdEndTransformFeedbackEXT(d: CommandDispatch, flags: number): void
   let p_counterBufferCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstCounterBuffer = w[i + 2];
-      p_counterBufferCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstCounterBuffer = r.u32();
-      p_counterBufferCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstCounterBuffer = w[i + 2];
+    p_counterBufferCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pCounterBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdEndTransformFeedbackEXT.pCounterBuffers", n, want);
@@ -7660,7 +8034,18 @@ function x_vkCmdEndTransformFeedbackEXT(d: CommandDispatch, flags: number): void
   }
   let p_pCounterBufferOffsets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_counterBufferCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdEndTransformFeedbackEXT.pCounterBufferOffsets", n, want);
@@ -7697,22 +8082,18 @@ function x_vkCmdBeginQueryIndexedEXT(d: CommandDispatch, flags: number): void {
   let p_index: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_query = w[i + 4];
-      p_flags = w[i + 5];
-      p_index = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
-      p_flags = r.u32();
-      p_index = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_query = w[i + 4];
+    p_flags = w[i + 5];
+    p_index = w[i + 6];
+    r.pos = p + 28;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -7737,20 +8118,17 @@ function x_vkCmdEndQueryIndexedEXT(d: CommandDispatch, flags: number): void {
   let p_index: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
-      p_query = w[i + 4];
-      p_index = w[i + 5];
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
-      p_index = r.u32();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_queryPool = r.handleAt(w[i + 2], w[i + 3], 12);
+    p_query = w[i + 4];
+    p_index = w[i + 5];
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -7778,26 +8156,20 @@ function x_vkCmdDrawIndirectByteCountEXT(d: CommandDispatch, flags: number): voi
   let p_vertexStride: any;
   {
     const p = r.pos;
-    if (p + 40 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_instanceCount = w[i + 2];
-      p_firstInstance = w[i + 3];
-      p_counterBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
-      p_counterBufferOffset = r.u64At(i + 6);
-      p_counterOffset = w[i + 8];
-      p_vertexStride = w[i + 9];
-      r.pos = p + 40;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_instanceCount = r.u32();
-      p_firstInstance = r.u32();
-      p_counterBuffer = r.handle(9);
-      p_counterBufferOffset = r.u64();
-      p_counterOffset = r.u32();
-      p_vertexStride = r.u32();
+    if (p + 40 > r.end) {
+      r.truncated(40);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_instanceCount = w[i + 2];
+    p_firstInstance = w[i + 3];
+    p_counterBuffer = r.handleAt(w[i + 4], w[i + 5], 9);
+    p_counterBufferOffset = r.u64At(i + 6);
+    p_counterOffset = w[i + 8];
+    p_vertexStride = w[i + 9];
+    r.pos = p + 40;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -7828,16 +8200,15 @@ function x_vkGetImageDrmFormatModifierPropertiesEXT(d: CommandDispatch, flags: n
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pProperties = r.ptr()
     ? S.p_VkImageDrmFormatModifierPropertiesEXT(r)
@@ -7865,14 +8236,14 @@ function x_vkCreateRingMESA(d: CommandDispatch, flags: number): void {
   let p_ring: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      r.pos = p + 8;
-    } else {
-      p_ring = r.u64();
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkRingCreateInfoMESA(r)
@@ -7893,14 +8264,14 @@ function x_vkDestroyRingMESA(d: CommandDispatch, flags: number): void {
   let p_ring: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      r.pos = p + 8;
-    } else {
-      p_ring = r.u64();
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   d.h.vkDestroyRingMESA!(p_ring);
@@ -7920,18 +8291,16 @@ function x_vkNotifyRingMESA(d: CommandDispatch, flags: number): void {
   let p_flags: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      p_seqno = w[i + 2];
-      p_flags = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_ring = r.u64();
-      p_seqno = r.u32();
-      p_flags = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    p_seqno = w[i + 2];
+    p_flags = w[i + 3];
+    r.pos = p + 16;
   }
   if (r.bad) return;
   d.h.vkNotifyRingMESA!(p_ring, p_seqno, p_flags);
@@ -7951,18 +8320,16 @@ function x_vkWriteRingExtraMESA(d: CommandDispatch, flags: number): void {
   let p_value: any;
   {
     const p = r.pos;
-    if (p + 20 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      p_offset = r.u64At(i + 2);
-      p_value = w[i + 4];
-      r.pos = p + 20;
-    } else {
-      p_ring = r.u64();
-      p_offset = r.u64();
-      p_value = r.u32();
+    if (p + 20 > r.end) {
+      r.truncated(20);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    p_offset = r.u64At(i + 2);
+    p_value = w[i + 4];
+    r.pos = p + 20;
   }
   if (r.bad) return;
   d.h.vkWriteRingExtraMESA!(p_ring, p_offset, p_value);
@@ -7981,16 +8348,15 @@ function x_vkGetMemoryResourcePropertiesMESA(d: CommandDispatch, flags: number):
   let p_resourceId: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_resourceId = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_resourceId = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_resourceId = w[i + 2];
+    r.pos = p + 12;
   }
   const p_pMemoryResourceProperties = r.ptr()
     ? S.p_VkMemoryResourcePropertiesMESA(r)
@@ -8024,14 +8390,14 @@ function x_vkGetMemoryFdKHR(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkMemoryGetFdInfoKHR(r)
@@ -8062,18 +8428,16 @@ function x_vkGetMemoryFdPropertiesKHR(d: CommandDispatch, flags: number): void {
   let p_fd: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_handleType = r.i32v[i + 2];
-      p_fd = r.i32v[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_handleType = r.i32();
-      p_fd = r.i32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_handleType = r.i32v[i + 2];
+    p_fd = r.i32v[i + 3];
+    r.pos = p + 16;
   }
   const p_pMemoryFdProperties = r.ptr()
     ? S.p_VkMemoryFdPropertiesKHR(r)
@@ -8101,14 +8465,14 @@ function x_vkGetPhysicalDeviceToolProperties(d: CommandDispatch, flags: number):
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pToolCount = r.ptr() ? { value: r.u32() } : null;
   let p_pToolProperties: any = null;
@@ -8151,14 +8515,14 @@ function x_vkCreatePrivateDataSlot(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pCreateInfo = r.ptr()
     ? S.d_VkPrivateDataSlotCreateInfo(r)
@@ -8196,16 +8560,15 @@ function x_vkDestroyPrivateDataSlot(d: CommandDispatch, flags: number): void {
   let p_privateDataSlot: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_privateDataSlot = r.handleAt(w[i + 2], w[i + 3], 1000295000);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_privateDataSlot = r.handle(1000295000);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_privateDataSlot = r.handleAt(w[i + 2], w[i + 3], 1000295000);
+    r.pos = p + 16;
   }
   const p_pAllocator = r.allocator();
   if (r.bad) return;
@@ -8232,22 +8595,18 @@ function x_vkSetPrivateData(d: CommandDispatch, flags: number): void {
   let p_data: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_objectType = r.i32v[i + 2];
-      p_objectHandle = r.u64At(i + 3);
-      p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
-      p_data = r.u64At(i + 7);
-      r.pos = p + 36;
-    } else {
-      p_device = r.handle(3);
-      p_objectType = r.i32();
-      p_objectHandle = r.u64();
-      p_privateDataSlot = r.handle(1000295000);
-      p_data = r.u64();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_objectType = r.i32v[i + 2];
+    p_objectHandle = r.u64At(i + 3);
+    p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
+    p_data = r.u64At(i + 7);
+    r.pos = p + 36;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -8279,20 +8638,17 @@ function x_vkGetPrivateData(d: CommandDispatch, flags: number): void {
   let p_privateDataSlot: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_objectType = r.i32v[i + 2];
-      p_objectHandle = r.u64At(i + 3);
-      p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
-      r.pos = p + 28;
-    } else {
-      p_device = r.handle(3);
-      p_objectType = r.i32();
-      p_objectHandle = r.u64();
-      p_privateDataSlot = r.handle(1000295000);
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_objectType = r.i32v[i + 2];
+    p_objectHandle = r.u64At(i + 3);
+    p_privateDataSlot = r.handleAt(w[i + 5], w[i + 6], 1000295000);
+    r.pos = p + 28;
   }
   const p_pData = r.ptr() ? { value: 0 as U64 } : null;
   if (r.bad) return;
@@ -8318,16 +8674,15 @@ function x_vkCmdSetEvent2(d: CommandDispatch, flags: number): void {
   let p_event: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_event = r.handle(11);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    r.pos = p + 16;
   }
   const p_pDependencyInfo = r.ptr()
     ? S.d_VkDependencyInfo(r)
@@ -8354,18 +8709,16 @@ function x_vkCmdResetEvent2(d: CommandDispatch, flags: number): void {
   let p_stageMask: any;
   {
     const p = r.pos;
-    if (p + 24 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_event = r.handleAt(w[i + 2], w[i + 3], 11);
-      p_stageMask = r.u64At(i + 4);
-      r.pos = p + 24;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_event = r.handle(11);
-      p_stageMask = r.u64();
+    if (p + 24 > r.end) {
+      r.truncated(24);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_event = r.handleAt(w[i + 2], w[i + 3], 11);
+    p_stageMask = r.u64At(i + 4);
+    r.pos = p + 24;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8388,20 +8741,30 @@ function x_vkCmdWaitEvents2(d: CommandDispatch, flags: number): void {
   let p_eventCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_eventCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_eventCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_eventCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pEvents: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_eventCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents2.pEvents", n, want);
@@ -8413,7 +8776,23 @@ function x_vkCmdWaitEvents2(d: CommandDispatch, flags: number): void {
   }
   let p_pDependencyInfos: any = null;
   {
-    const n = r.count(52);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 52 > r.end - r.pos) {
+      r.pos = q;
+      r.count(52);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_eventCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdWaitEvents2.pDependencyInfos", n, want);
@@ -8443,14 +8822,14 @@ function x_vkCmdPipelineBarrier2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pDependencyInfo = r.ptr()
     ? S.d_VkDependencyInfo(r)
@@ -8478,20 +8857,17 @@ function x_vkCmdWriteTimestamp2(d: CommandDispatch, flags: number): void {
   let p_query: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_stage = r.u64At(i + 2);
-      p_queryPool = r.handleAt(w[i + 4], w[i + 5], 12);
-      p_query = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_stage = r.u64();
-      p_queryPool = r.handle(12);
-      p_query = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_stage = r.u64At(i + 2);
+    p_queryPool = r.handleAt(w[i + 4], w[i + 5], 12);
+    p_query = w[i + 6];
+    r.pos = p + 28;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8514,20 +8890,35 @@ function x_vkQueueSubmit2(d: CommandDispatch, flags: number): void {
   let p_submitCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
-      p_submitCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_queue = r.handle(4);
-      p_submitCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_queue = r.handleAt(w[i + 0], w[i + 1], 4);
+    p_submitCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pSubmits: any = null;
   {
-    const n = r.count(52);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 52 > r.end - r.pos) {
+      r.pos = q;
+      r.count(52);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_submitCount ?? 0);
       if (n !== want) r.sizeMismatch("vkQueueSubmit2.pSubmits", n, want);
@@ -8559,14 +8950,14 @@ function x_vkCmdCopyBuffer2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pCopyBufferInfo = r.ptr()
     ? S.d_VkCopyBufferInfo2(r)
@@ -8591,14 +8982,14 @@ function x_vkCmdCopyImage2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pCopyImageInfo = r.ptr()
     ? S.d_VkCopyImageInfo2(r)
@@ -8623,14 +9014,14 @@ function x_vkCmdCopyBufferToImage2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pCopyBufferToImageInfo = r.ptr()
     ? S.d_VkCopyBufferToImageInfo2(r)
@@ -8655,14 +9046,14 @@ function x_vkCmdCopyImageToBuffer2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pCopyImageToBufferInfo = r.ptr()
     ? S.d_VkCopyImageToBufferInfo2(r)
@@ -8687,14 +9078,14 @@ function x_vkCmdBlitImage2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pBlitImageInfo = r.ptr()
     ? S.d_VkBlitImageInfo2(r)
@@ -8719,14 +9110,14 @@ function x_vkCmdResolveImage2(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pResolveImageInfo = r.ptr()
     ? S.d_VkResolveImageInfo2(r)
@@ -8751,14 +9142,14 @@ function x_vkCmdBeginRendering(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pRenderingInfo = r.ptr()
     ? S.d_VkRenderingInfo(r)
@@ -8783,14 +9174,14 @@ function x_vkCmdEndRendering(d: CommandDispatch, flags: number): void {
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8813,16 +9204,15 @@ function x_vkCmdSetCullMode(d: CommandDispatch, flags: number): void {
   let p_cullMode: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_cullMode = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_cullMode = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_cullMode = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8845,16 +9235,15 @@ function x_vkCmdSetFrontFace(d: CommandDispatch, flags: number): void {
   let p_frontFace: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_frontFace = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_frontFace = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_frontFace = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8877,16 +9266,15 @@ function x_vkCmdSetPrimitiveTopology(d: CommandDispatch, flags: number): void {
   let p_primitiveTopology: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_primitiveTopology = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_primitiveTopology = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_primitiveTopology = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -8909,20 +9297,30 @@ function x_vkCmdSetViewportWithCount(d: CommandDispatch, flags: number): void {
   let p_viewportCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_viewportCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_viewportCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_viewportCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pViewports: any = null;
   {
-    const n = r.count(24);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_viewportCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetViewportWithCount.pViewports", n, want);
@@ -8953,20 +9351,30 @@ function x_vkCmdSetScissorWithCount(d: CommandDispatch, flags: number): void {
   let p_scissorCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_scissorCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_scissorCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_scissorCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pScissors: any = null;
   {
-    const n = r.count(16);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_scissorCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetScissorWithCount.pScissors", n, want);
@@ -8998,22 +9406,31 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
   let p_bindingCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstBinding = w[i + 2];
-      p_bindingCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstBinding = r.u32();
-      p_bindingCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstBinding = w[i + 2];
+    p_bindingCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pBuffers: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pBuffers", n, want);
@@ -9025,7 +9442,18 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
   }
   let p_pOffsets: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pOffsets", n, want);
@@ -9037,7 +9465,18 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
   }
   let p_pSizes: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pSizes", n, want);
@@ -9046,7 +9485,18 @@ function x_vkCmdBindVertexBuffers2(d: CommandDispatch, flags: number): void {
   }
   let p_pStrides: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_bindingCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdBindVertexBuffers2.pStrides", n, want);
@@ -9082,16 +9532,15 @@ function x_vkCmdSetDepthTestEnable(d: CommandDispatch, flags: number): void {
   let p_depthTestEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthTestEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthTestEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthTestEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9114,16 +9563,15 @@ function x_vkCmdSetDepthWriteEnable(d: CommandDispatch, flags: number): void {
   let p_depthWriteEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthWriteEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthWriteEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthWriteEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9146,16 +9594,15 @@ function x_vkCmdSetDepthCompareOp(d: CommandDispatch, flags: number): void {
   let p_depthCompareOp: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthCompareOp = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthCompareOp = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthCompareOp = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9178,16 +9625,15 @@ function x_vkCmdSetDepthBoundsTestEnable(d: CommandDispatch, flags: number): voi
   let p_depthBoundsTestEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthBoundsTestEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthBoundsTestEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthBoundsTestEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9210,16 +9656,15 @@ function x_vkCmdSetStencilTestEnable(d: CommandDispatch, flags: number): void {
   let p_stencilTestEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_stencilTestEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_stencilTestEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_stencilTestEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9246,24 +9691,19 @@ function x_vkCmdSetStencilOp(d: CommandDispatch, flags: number): void {
   let p_compareOp: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_faceMask = w[i + 2];
-      p_failOp = r.i32v[i + 3];
-      p_passOp = r.i32v[i + 4];
-      p_depthFailOp = r.i32v[i + 5];
-      p_compareOp = r.i32v[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_faceMask = r.u32();
-      p_failOp = r.i32();
-      p_passOp = r.i32();
-      p_depthFailOp = r.i32();
-      p_compareOp = r.i32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_faceMask = w[i + 2];
+    p_failOp = r.i32v[i + 3];
+    p_passOp = r.i32v[i + 4];
+    p_depthFailOp = r.i32v[i + 5];
+    p_compareOp = r.i32v[i + 6];
+    r.pos = p + 28;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9293,16 +9733,15 @@ function x_vkCmdSetRasterizerDiscardEnable(d: CommandDispatch, flags: number): v
   let p_rasterizerDiscardEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_rasterizerDiscardEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_rasterizerDiscardEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_rasterizerDiscardEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9325,16 +9764,15 @@ function x_vkCmdSetDepthBiasEnable(d: CommandDispatch, flags: number): void {
   let p_depthBiasEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthBiasEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthBiasEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthBiasEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9357,16 +9795,15 @@ function x_vkCmdSetPrimitiveRestartEnable(d: CommandDispatch, flags: number): vo
   let p_primitiveRestartEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_primitiveRestartEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_primitiveRestartEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_primitiveRestartEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9388,14 +9825,14 @@ function x_vkGetDeviceBufferMemoryRequirements(d: CommandDispatch, flags: number
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceBufferMemoryRequirements(r)
@@ -9425,14 +9862,14 @@ function x_vkGetDeviceImageMemoryRequirements(d: CommandDispatch, flags: number)
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageMemoryRequirements(r)
@@ -9462,14 +9899,14 @@ function x_vkGetDeviceImageSparseMemoryRequirements(d: CommandDispatch, flags: n
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageMemoryRequirements(r)
@@ -9521,16 +9958,15 @@ function x_vkCmdSetPatchControlPointsEXT(d: CommandDispatch, flags: number): voi
   let p_patchControlPoints: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_patchControlPoints = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_patchControlPoints = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_patchControlPoints = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9553,16 +9989,15 @@ function x_vkCmdSetLogicOpEXT(d: CommandDispatch, flags: number): void {
   let p_logicOp: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_logicOp = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_logicOp = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_logicOp = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9584,14 +10019,14 @@ function x_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(d: CommandDispatch, fl
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pTimeDomainCount = r.ptr() ? { value: r.u32() } : null;
   let p_pTimeDomains: any = null;
@@ -9634,20 +10069,30 @@ function x_vkGetCalibratedTimestampsEXT(d: CommandDispatch, flags: number): void
   let p_timestampCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_timestampCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_device = r.handle(3);
-      p_timestampCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_timestampCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pTimestampInfos: any = null;
   {
-    const n = r.count(16);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_timestampCount ?? 0);
       if (n !== want) r.sizeMismatch("vkGetCalibratedTimestampsEXT.pTimestampInfos", n, want);
@@ -9704,18 +10149,16 @@ function x_vkCmdSetLineStippleEXT(d: CommandDispatch, flags: number): void {
   let p_lineStipplePattern: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_lineStippleFactor = w[i + 2];
-      p_lineStipplePattern = w[i + 3] & 0xffff;
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_lineStippleFactor = r.u32();
-      p_lineStipplePattern = r.u16v();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_lineStippleFactor = w[i + 2];
+    p_lineStipplePattern = w[i + 3] & 0xffff;
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9737,14 +10180,14 @@ function x_vkImportFenceFdKHR(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pImportFenceFdInfo = r.ptr()
     ? S.d_VkImportFenceFdInfoKHR(r)
@@ -9770,14 +10213,14 @@ function x_vkGetFenceFdKHR(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkFenceGetFdInfoKHR(r)
@@ -9806,14 +10249,14 @@ function x_vkCmdBeginConditionalRenderingEXT(d: CommandDispatch, flags: number):
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pConditionalRenderingBegin = r.ptr()
     ? S.d_VkConditionalRenderingBeginInfoEXT(r)
@@ -9838,14 +10281,14 @@ function x_vkCmdEndConditionalRenderingEXT(d: CommandDispatch, flags: number): v
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -9867,14 +10310,14 @@ function x_vkImportSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pImportSemaphoreFdInfo = r.ptr()
     ? S.d_VkImportSemaphoreFdInfoKHR(r)
@@ -9900,14 +10343,14 @@ function x_vkGetSemaphoreFdKHR(d: CommandDispatch, flags: number): void {
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pGetFdInfo = r.ptr()
     ? S.d_VkSemaphoreGetFdInfoKHR(r)
@@ -9937,16 +10380,15 @@ function x_vkResetFenceResourceMESA(d: CommandDispatch, flags: number): void {
   let p_fence: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_fence = r.handle(7);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_fence = r.handleAt(w[i + 2], w[i + 3], 7);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -9969,16 +10411,15 @@ function x_vkWaitSemaphoreResourceMESA(d: CommandDispatch, flags: number): void 
   let p_semaphore: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_semaphore = r.handle(5);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_semaphore = r.handleAt(w[i + 2], w[i + 3], 5);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   if (p_device === 0) {
@@ -10000,14 +10441,14 @@ function x_vkImportSemaphoreResourceMESA(d: CommandDispatch, flags: number): voi
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pImportSemaphoreResourceInfo = r.ptr()
     ? S.d_VkImportSemaphoreResourceInfoMESA(r)
@@ -10033,20 +10474,30 @@ function x_vkCmdDrawMultiEXT(d: CommandDispatch, flags: number): void {
   let p_drawCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_drawCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_drawCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_drawCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pVertexInfo: any = null;
   {
-    const n = r.count(8);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_drawCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdDrawMultiEXT.pVertexInfo", n, want);
@@ -10084,20 +10535,30 @@ function x_vkCmdDrawMultiIndexedEXT(d: CommandDispatch, flags: number): void {
   let p_drawCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_drawCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_drawCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_drawCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pIndexInfo: any = null;
   {
-    const n = r.count(12);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_drawCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdDrawMultiIndexedEXT.pIndexInfo", n, want);
@@ -10140,26 +10601,38 @@ function x_vkCmdPushDescriptorSetKHR(d: CommandDispatch, flags: number): void {
   let p_descriptorWriteCount: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_pipelineBindPoint = r.i32v[i + 2];
-      p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
-      p_set = w[i + 5];
-      p_descriptorWriteCount = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_pipelineBindPoint = r.i32();
-      p_layout = r.handle(17);
-      p_set = r.u32();
-      p_descriptorWriteCount = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_pipelineBindPoint = r.i32v[i + 2];
+    p_layout = r.handleAt(w[i + 3], w[i + 4], 17);
+    p_set = w[i + 5];
+    p_descriptorWriteCount = w[i + 6];
+    r.pos = p + 28;
   }
   let p_pDescriptorWrites: any = null;
   {
-    const n = r.count(60);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
+    if (n * 60 > r.end - r.pos) {
+      r.pos = q;
+      r.count(60);
+      return;
+    }
     if (n !== 0) {
       const want = Number(p_descriptorWriteCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdPushDescriptorSetKHR.pDescriptorWrites", n, want);
@@ -10199,20 +10672,17 @@ function x_vkCmdPushDescriptorSetWithTemplateKHR(d: CommandDispatch, flags: numb
   let p_set: any;
   {
     const p = r.pos;
-    if (p + 28 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
-      p_layout = r.handleAt(w[i + 4], w[i + 5], 17);
-      p_set = w[i + 6];
-      r.pos = p + 28;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_descriptorUpdateTemplate = r.handle(1000085000);
-      p_layout = r.handle(17);
-      p_set = r.u32();
+    if (p + 28 > r.end) {
+      r.truncated(28);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_descriptorUpdateTemplate = r.handleAt(w[i + 2], w[i + 3], 1000085000);
+    p_layout = r.handleAt(w[i + 4], w[i + 5], 17);
+    p_set = w[i + 6];
+    r.pos = p + 28;
   }
   const p_pData = r.ptr();
   if (r.bad) return;
@@ -10242,16 +10712,15 @@ function x_vkSubmitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
   let p_seqno: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      p_seqno = r.u64At(i + 2);
-      r.pos = p + 16;
-    } else {
-      p_ring = r.u64();
-      p_seqno = r.u64();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    p_seqno = r.u64At(i + 2);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   d.h.vkSubmitVirtqueueSeqnoMESA!(p_ring, p_seqno);
@@ -10269,14 +10738,14 @@ function x_vkWaitVirtqueueSeqnoMESA(d: CommandDispatch, flags: number): void {
   let p_seqno: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_seqno = r.u64At(i + 0);
-      r.pos = p + 8;
-    } else {
-      p_seqno = r.u64();
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_seqno = r.u64At(i + 0);
+    r.pos = p + 8;
   }
   if (r.bad) return;
   d.h.vkWaitVirtqueueSeqnoMESA!(p_seqno);
@@ -10295,16 +10764,15 @@ function x_vkWaitRingSeqnoMESA(d: CommandDispatch, flags: number): void {
   let p_seqno: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_ring = r.u64At(i + 0);
-      p_seqno = r.u64At(i + 2);
-      r.pos = p + 16;
-    } else {
-      p_ring = r.u64();
-      p_seqno = r.u64();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_ring = r.u64At(i + 0);
+    p_seqno = r.u64At(i + 2);
+    r.pos = p + 16;
   }
   if (r.bad) return;
   d.h.vkWaitRingSeqnoMESA!(p_ring, p_seqno);
@@ -10323,20 +10791,30 @@ function x_vkCmdSetColorWriteEnableEXT(d: CommandDispatch, flags: number): void 
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_attachmentCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_attachmentCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_attachmentCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pColorWriteEnables: any = null;
   {
-    const n = r.count(4);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorWriteEnableEXT.pColorWriteEnables", n, want);
@@ -10367,20 +10845,30 @@ function x_vkCmdSetVertexInputEXT(d: CommandDispatch, flags: number): void {
   let p_vertexBindingDescriptionCount: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_vertexBindingDescriptionCount = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_vertexBindingDescriptionCount = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_vertexBindingDescriptionCount = w[i + 2];
+    r.pos = p + 12;
   }
   let p_pVertexBindingDescriptions: any = null;
   {
-    const n = r.count(28);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_vertexBindingDescriptionCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetVertexInputEXT.pVertexBindingDescriptions", n, want);
@@ -10397,7 +10885,18 @@ function x_vkCmdSetVertexInputEXT(d: CommandDispatch, flags: number): void {
   const p_vertexAttributeDescriptionCount = r.u32();
   let p_pVertexAttributeDescriptions: any = null;
   {
-    const n = r.count(28);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_vertexAttributeDescriptionCount ?? 0);
       if (n !== want) {
@@ -10441,16 +10940,15 @@ function x_vkCmdSetTessellationDomainOriginEXT(d: CommandDispatch, flags: number
   let p_domainOrigin: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_domainOrigin = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_domainOrigin = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_domainOrigin = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10473,16 +10971,15 @@ function x_vkCmdSetDepthClampEnableEXT(d: CommandDispatch, flags: number): void 
   let p_depthClampEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthClampEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthClampEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthClampEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10505,16 +11002,15 @@ function x_vkCmdSetPolygonModeEXT(d: CommandDispatch, flags: number): void {
   let p_polygonMode: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_polygonMode = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_polygonMode = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_polygonMode = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10537,16 +11033,15 @@ function x_vkCmdSetRasterizationSamplesEXT(d: CommandDispatch, flags: number): v
   let p_rasterizationSamples: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_rasterizationSamples = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_rasterizationSamples = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_rasterizationSamples = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10569,20 +11064,30 @@ function x_vkCmdSetSampleMaskEXT(d: CommandDispatch, flags: number): void {
   let p_samples: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_samples = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_samples = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_samples = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   let p_pSampleMask: any = null;
   {
-    const n = r.count(4);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Math.floor((Number(p_samples ?? 0) + 31) / 32);
       if (n !== want) r.sizeMismatch("vkCmdSetSampleMaskEXT.pSampleMask", n, want);
@@ -10610,16 +11115,15 @@ function x_vkCmdSetAlphaToCoverageEnableEXT(d: CommandDispatch, flags: number): 
   let p_alphaToCoverageEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_alphaToCoverageEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_alphaToCoverageEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_alphaToCoverageEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10642,16 +11146,15 @@ function x_vkCmdSetAlphaToOneEnableEXT(d: CommandDispatch, flags: number): void 
   let p_alphaToOneEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_alphaToOneEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_alphaToOneEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_alphaToOneEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10674,16 +11177,15 @@ function x_vkCmdSetLogicOpEnableEXT(d: CommandDispatch, flags: number): void {
   let p_logicOpEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_logicOpEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_logicOpEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_logicOpEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10707,22 +11209,31 @@ function x_vkCmdSetColorBlendEnableEXT(d: CommandDispatch, flags: number): void 
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstAttachment = w[i + 2];
-      p_attachmentCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstAttachment = r.u32();
-      p_attachmentCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstAttachment = w[i + 2];
+    p_attachmentCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pColorBlendEnables: any = null;
   {
-    const n = r.count(4);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendEnableEXT.pColorBlendEnables", n, want);
@@ -10759,22 +11270,31 @@ function x_vkCmdSetColorBlendEquationEXT(d: CommandDispatch, flags: number): voi
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstAttachment = w[i + 2];
-      p_attachmentCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstAttachment = r.u32();
-      p_attachmentCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstAttachment = w[i + 2];
+    p_attachmentCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pColorBlendEquations: any = null;
   {
-    const n = r.count(24);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendEquationEXT.pColorBlendEquations", n, want);
@@ -10814,22 +11334,31 @@ function x_vkCmdSetColorWriteMaskEXT(d: CommandDispatch, flags: number): void {
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstAttachment = w[i + 2];
-      p_attachmentCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstAttachment = r.u32();
-      p_attachmentCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstAttachment = w[i + 2];
+    p_attachmentCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pColorWriteMasks: any = null;
   {
-    const n = r.count(4);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorWriteMaskEXT.pColorWriteMasks", n, want);
@@ -10865,16 +11394,15 @@ function x_vkCmdSetRasterizationStreamEXT(d: CommandDispatch, flags: number): vo
   let p_rasterizationStream: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_rasterizationStream = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_rasterizationStream = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_rasterizationStream = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10897,16 +11425,15 @@ function x_vkCmdSetConservativeRasterizationModeEXT(d: CommandDispatch, flags: n
   let p_conservativeRasterizationMode: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_conservativeRasterizationMode = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_conservativeRasterizationMode = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_conservativeRasterizationMode = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10929,16 +11456,15 @@ function x_vkCmdSetExtraPrimitiveOverestimationSizeEXT(d: CommandDispatch, flags
   let p_extraPrimitiveOverestimationSize: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_extraPrimitiveOverestimationSize = r.f32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_extraPrimitiveOverestimationSize = r.f32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_extraPrimitiveOverestimationSize = r.f32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10964,16 +11490,15 @@ function x_vkCmdSetDepthClipEnableEXT(d: CommandDispatch, flags: number): void {
   let p_depthClipEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_depthClipEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_depthClipEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_depthClipEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -10996,16 +11521,15 @@ function x_vkCmdSetSampleLocationsEnableEXT(d: CommandDispatch, flags: number): 
   let p_sampleLocationsEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_sampleLocationsEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_sampleLocationsEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_sampleLocationsEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11029,22 +11553,31 @@ function x_vkCmdSetColorBlendAdvancedEXT(d: CommandDispatch, flags: number): voi
   let p_attachmentCount: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_firstAttachment = w[i + 2];
-      p_attachmentCount = w[i + 3];
-      r.pos = p + 16;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_firstAttachment = r.u32();
-      p_attachmentCount = r.u32();
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_firstAttachment = w[i + 2];
+    p_attachmentCount = w[i + 3];
+    r.pos = p + 16;
   }
   let p_pColorBlendAdvanced: any = null;
   {
-    const n = r.count(20);
+    const q = r.pos;
+    if (q + 8 > r.end) {
+      r.truncated(8);
+      return;
+    }
+    const j = (q + r.u8off) >> 2;
+    if (r.w32[j + 1] !== 0) {
+      r.count(0);
+      return;
+    }
+    const n = r.w32[j];
+    r.pos = q + 8;
     if (n !== 0) {
       const want = Number(p_attachmentCount ?? 0);
       if (n !== want) r.sizeMismatch("vkCmdSetColorBlendAdvancedEXT.pColorBlendAdvanced", n, want);
@@ -11080,16 +11613,15 @@ function x_vkCmdSetProvokingVertexModeEXT(d: CommandDispatch, flags: number): vo
   let p_provokingVertexMode: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_provokingVertexMode = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_provokingVertexMode = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_provokingVertexMode = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11112,16 +11644,15 @@ function x_vkCmdSetLineRasterizationModeEXT(d: CommandDispatch, flags: number): 
   let p_lineRasterizationMode: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_lineRasterizationMode = r.i32v[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_lineRasterizationMode = r.i32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_lineRasterizationMode = r.i32v[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11144,16 +11675,15 @@ function x_vkCmdSetLineStippleEnableEXT(d: CommandDispatch, flags: number): void
   let p_stippledLineEnable: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_stippledLineEnable = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_stippledLineEnable = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_stippledLineEnable = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11176,16 +11706,15 @@ function x_vkCmdSetDepthClipNegativeOneToOneEXT(d: CommandDispatch, flags: numbe
   let p_negativeOneToOne: any;
   {
     const p = r.pos;
-    if (p + 12 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_negativeOneToOne = w[i + 2];
-      r.pos = p + 12;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_negativeOneToOne = r.u32();
+    if (p + 12 > r.end) {
+      r.truncated(12);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_negativeOneToOne = w[i + 2];
+    r.pos = p + 12;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11207,14 +11736,14 @@ function x_vkGetPhysicalDeviceFragmentShadingRatesKHR(d: CommandDispatch, flags:
   let p_physicalDevice: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
-      r.pos = p + 8;
-    } else {
-      p_physicalDevice = r.handle(2);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_physicalDevice = r.handleAt(w[i + 0], w[i + 1], 2);
+    r.pos = p + 8;
   }
   const p_pFragmentShadingRateCount = r.ptr() ? { value: r.u32() } : null;
   let p_pFragmentShadingRates: any = null;
@@ -11258,14 +11787,14 @@ function x_vkCmdSetFragmentShadingRateKHR(d: CommandDispatch, flags: number): vo
   let p_commandBuffer: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      r.pos = p + 8;
-    } else {
-      p_commandBuffer = r.handle(6);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    r.pos = p + 8;
   }
   const p_pFragmentSize = r.ptr()
     ? S.d_VkExtent2D(r)
@@ -11295,22 +11824,18 @@ function x_vkCmdBindIndexBuffer2KHR(d: CommandDispatch, flags: number): void {
   let p_indexType: any;
   {
     const p = r.pos;
-    if (p + 36 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
-      p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
-      p_offset = r.u64At(i + 4);
-      p_size = r.u64At(i + 6);
-      p_indexType = r.i32v[i + 8];
-      r.pos = p + 36;
-    } else {
-      p_commandBuffer = r.handle(6);
-      p_buffer = r.handle(9);
-      p_offset = r.u64();
-      p_size = r.u64();
-      p_indexType = r.i32();
+    if (p + 36 > r.end) {
+      r.truncated(36);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_commandBuffer = r.handleAt(w[i + 0], w[i + 1], 6);
+    p_buffer = r.handleAt(w[i + 2], w[i + 3], 9);
+    p_offset = r.u64At(i + 4);
+    p_size = r.u64At(i + 6);
+    p_indexType = r.i32v[i + 8];
+    r.pos = p + 36;
   }
   if (r.bad) return;
   if (p_commandBuffer === 0) {
@@ -11332,14 +11857,14 @@ function x_vkGetRenderingAreaGranularityKHR(d: CommandDispatch, flags: number): 
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pRenderingAreaInfo = r.ptr()
     ? S.d_VkRenderingAreaInfoKHR(r)
@@ -11369,14 +11894,14 @@ function x_vkGetDeviceImageSubresourceLayoutKHR(d: CommandDispatch, flags: numbe
   let p_device: any;
   {
     const p = r.pos;
-    if (p + 8 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      r.pos = p + 8;
-    } else {
-      p_device = r.handle(3);
+    if (p + 8 > r.end) {
+      r.truncated(8);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    r.pos = p + 8;
   }
   const p_pInfo = r.ptr()
     ? S.d_VkDeviceImageSubresourceInfoKHR(r)
@@ -11407,16 +11932,15 @@ function x_vkGetImageSubresourceLayout2KHR(d: CommandDispatch, flags: number): v
   let p_image: any;
   {
     const p = r.pos;
-    if (p + 16 <= r.end) {
-      const w = r.w32;
-      const i = (p + r.u8off) >> 2;
-      p_device = r.handleAt(w[i + 0], w[i + 1], 3);
-      p_image = r.handleAt(w[i + 2], w[i + 3], 10);
-      r.pos = p + 16;
-    } else {
-      p_device = r.handle(3);
-      p_image = r.handle(10);
+    if (p + 16 > r.end) {
+      r.truncated(16);
+      return;
     }
+    const w = r.w32;
+    const i = (p + r.u8off) >> 2;
+    p_device = r.handleAt(w[i + 0], w[i + 1], 3);
+    p_image = r.handleAt(w[i + 2], w[i + 3], 10);
+    r.pos = p + 16;
   }
   const p_pSubresource = r.ptr()
     ? S.d_VkImageSubresource2KHR(r)
