@@ -17,7 +17,8 @@ export class ObjectTable {
   #map = new Map<number, ObjectEntry>();
   // per-type one-entry lookup cache (core object types < 64): command streams
   // keep naming the same command buffer, pipeline, layout …
-  #last = new Float64Array(64).fill(-1);
+  /** per-type last successful lookup (read by the decoder's fast path); -1 = none */
+  readonly recent = new Float64Array(64).fill(-1);
 
   get size(): number {
     return this.#map.size;
@@ -26,10 +27,10 @@ export class ObjectTable {
   /** True when `id` exists with object type `type`. */
   has(id: number, type: number): boolean {
     const small = type >= 0 && type < 64;
-    if (small && this.#last[type] === id) return true;
+    if (small && this.recent[type] === id) return true;
     const e = this.#map.get(id);
     if (e === undefined || e.type !== type) return false;
-    if (small) this.#last[type] = id;
+    if (small) this.recent[type] = id;
     return true;
   }
 
@@ -55,12 +56,12 @@ export class ObjectTable {
     const e = this.#map.get(id);
     if (e === undefined || e.type !== type) return `destroy of unknown object id ${id}`;
     this.#map.delete(id);
-    if (type >= 0 && type < 64 && this.#last[type] === id) this.#last[type] = -1;
+    if (type >= 0 && type < 64 && this.recent[type] === id) this.recent[type] = -1;
     return null;
   }
 
   clear(): void {
     this.#map.clear();
-    this.#last.fill(-1);
+    this.recent.fill(-1);
   }
 }

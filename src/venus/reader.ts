@@ -229,8 +229,10 @@ export class VenusReader {
   }
   /** An input handle from its two words (fast paths; bounds already checked). */
   handleAt(lo: number, hi: number, objectType: number): number {
-    if ((lo | hi) === 0) return 0;
     const id = hi * TWO32 + lo;
+    const o = this.objects;
+    if (o !== null && objectType < 64 && o.recent[objectType] === id && id !== 0) return id;
+    if ((lo | hi) === 0) return 0;
     if (hi >= 0x200000) return this.fail(`object id ${id} out of range`);
     if (this.objects !== null && !this.objects.has(id, objectType)) {
       return this.fail(`unknown object id ${id} (expected object type ${objectType})`);
@@ -429,16 +431,10 @@ export class VenusReader {
   handleSpan(s: Span<number>, n: number, objectType: number): Span<number> | null {
     const sp = this.span(s, n);
     if (sp === null) return null;
-    const dv = this.dv;
-    for (let i = 0, p = sp.offset; i < n; i++, p += 8) {
-      const lo = dv.getUint32(p, true);
-      const hi = dv.getUint32(p + 4, true);
-      if ((lo | hi) === 0) continue;
-      const id = hi * TWO32 + lo;
-      if (hi >= 0x200000 || (this.objects !== null && !this.objects.has(id, objectType))) {
-        this.fail(`unknown object id ${id} (expected object type ${objectType})`);
-        return null;
-      }
+    const w = this.w32;
+    for (let k = 0, i = (sp.offset + this.u8off) >> 2; k < n; k++, i += 2) {
+      this.handleAt(w[i], w[i + 1], objectType);
+      if (this.bad) return null;
     }
     return sp;
   }
