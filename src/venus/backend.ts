@@ -10,8 +10,9 @@
  * Rings are drained synchronously on this thread whenever the context stream
  * notifies/waits on them (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA,
  * vkWaitRingSeqnoMESA) or when {@link VenusContextBackend.pollRings} is
- * called; running them on their own threads with idle/ALIVE handling is left
- * to the worker (see the report). Queue timelines bound through
+ * called; between drains a ring shows the IDLE status bit, so the guest keeps
+ * notifying. The worker should call pollRings() periodically (Mesa notifies
+ * at most once per idle timeout) and refreshAlive() every monitorPeriodMs. Queue timelines bound through
  * VkDeviceQueueTimelineInfoMESA retire their fences immediately (no GPU work
  * is done by the no-op handlers).
  */
@@ -34,7 +35,7 @@ import { ObjectTable } from "./object_table.ts";
 import type { U64 } from "./reader.ts";
 import type { ShmLookup } from "./reply_stream.ts";
 import type { Span } from "./span.ts";
-import { RING_STATUS_ALIVE, ringLayout, VenusRing } from "./ring.ts";
+import { RING_STATUS_ALIVE, RING_STATUS_IDLE, ringLayout, VenusRing } from "./ring.ts";
 
 const VK_ERROR_INVALID_EXTERNAL_HANDLE = -1000072003;
 
@@ -150,9 +151,10 @@ export class StreamHandlers extends NoopHandlers {
     if (dv.getUint32(layout.head, true) !== 0 || dv.getUint32(layout.status, true) !== 0) {
       return this.decoder.fail("ring head/status not zero at creation");
     }
+    let period = 0;
     for (let p: VkBaseStruct | null = pCreateInfo.pNext; p; p = p.pNext) {
       if (p.sType === STRUCTURE_TYPE.VkRingMonitorInfoMESA) {
-        const period = (p as unknown as { maxReportingPeriodMicroseconds: number })
+        period = (p as unknown as { maxReportingPeriodMicroseconds: number })
           .maxReportingPeriodMicroseconds;
         if (period === 0) return this.decoder.fail("ring monitor period 0");
       }
@@ -162,7 +164,8 @@ export class StreamHandlers extends NoopHandlers {
     (dec.h as StreamHandlers).ring = r;
     const cap = this.ctx.capture;
     if (cap) r.onBatch = (bytes) => cap.record("ring", bytes, ring);
-    r.setStatusBits(RING_STATUS_ALIVE);
+    r.monitorPeriodUs = period;
+    r.setStatusBits(RING_STATUS_ALIVE | RING_STATUS_IDLE);
     this.ctx.rings.set(String(ring), r);
   }
 
@@ -319,6 +322,24 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   pollRings(): boolean {
     for (const r of this.rings.values()) if (!r.drain()) return false;
     return !this.fatal.fatal;
+  }
+
+  /**
+   * The shortest VkRingMonitorInfoMESA period of the monitored rings, in
+   * milliseconds (0 = none): call {@link refreshAlive} at least that often,
+   * or Mesa aborts long waits ("expired ring alive status").
+   */
+  get monitorPeriodMs(): number {
+    let us = 0;
+    for (const r of this.rings.values()) {
+      if (r.monitorPeriodUs && (us === 0 || r.monitorPeriodUs < us)) us = r.monitorPeriodUs;
+    }
+    return us / 1000;
+  }
+
+  /** Sets the ALIVE bit of every monitored ring (the ring monitor's job). */
+  refreshAlive(): void {
+    for (const r of this.rings.values()) if (r.monitorPeriodUs) r.setStatusBits(RING_STATUS_ALIVE);
   }
 
   exportBlob(resId: number, blobId: bigint): ExportedBlob | null {

@@ -104,6 +104,8 @@ export class VenusRing {
   readonly dv: DataView;
   /** renderer's free-running consumed-byte count (mirrors the head word) */
   cur = 0;
+  /** VkRingMonitorInfoMESA period in µs, or 0 when the ring is not monitored */
+  monitorPeriodUs = 0;
   /** last seqno from vkSubmitVirtqueueSeqnoMESA */
   virtqueueSeqno: U64 = 0;
   /** batches that needed the straddle copy, and bytes copied for it */
@@ -168,6 +170,16 @@ export class VenusRing {
   drain(): boolean {
     const dec = this.decoder;
     if (dec.fatal) return this.#fatal();
+    // synchronous model: the ring is "asleep" (IDLE) except while draining, so
+    // the guest keeps sending vkNotifyRingMESA after publishing a tail
+    this.clearStatusBits(RING_STATUS_IDLE);
+    const ok = this.#drain();
+    if (ok) this.setStatusBits(RING_STATUS_IDLE);
+    return ok;
+  }
+
+  #drain(): boolean {
+    const dec = this.decoder;
     const tail = this.tail;
     const n = (tail - this.cur) >>> 0;
     if (n === 0) return true;

@@ -293,3 +293,18 @@ Deno.test("ring: a large straddling command grows the scratch window", () => {
   assertEquals(t.backend.objects.get(5)?.type, 1);
   assert(ring.copiedBytes < 3 * big.length, `copied ${ring.copiedBytes}`);
 });
+
+Deno.test("ring status: IDLE between drains, ALIVE refreshed for monitored rings", () => {
+  const t = setup();
+  assertEquals(t.status() & 0x5, 0x5);
+  assertEquals(t.backend.monitorPeriodMs, 3000);
+  t.push(setReply(0));
+  assert(t.notify());
+  assertEquals(t.status() & 0x1, 0x1);
+  // the guest clears ALIVE; the monitor sets it again
+  const dv = new DataView(t.backend.rings.get(String(RING_ID))!.u8.buffer);
+  dv.setUint32(128, t.status() & ~0x4, true);
+  t.backend.refreshAlive();
+  assertEquals(t.status() & 0x4, 0x4);
+  assert(t.backend.pollRings());
+});
