@@ -327,3 +327,17 @@ Deno.test("§11.8 small MESA commands", () => {
     assert(ctx.decoder.decodeRange(enc), `${name}: ${ctx.lines.join()}`);
   });
 });
+
+Deno.test("§4.4 partial output structs have the documented sizes", async () => {
+  const S = await import("../../src/venus/generated/structs.ts");
+  const { VenusWriter } = await import("../../src/venus/writer.ts");
+  const size = (fn: (w: InstanceType<typeof VenusWriter>, v: unknown) => void) => {
+    const w = new VenusWriter();
+    fn(w, {});
+    return w.pos;
+  };
+  assertEquals(size(S.pe_VkMemoryRequirements), 0);
+  assertEquals(size(S.pe_VkPhysicalDeviceMemoryProperties), 16);
+  assertEquals(size(S.pe_VkPhysicalDeviceProperties), 0);
+  assertEquals(size(S.pe_VkPhysicalDeviceGroupProperties), 4 + 8 + 8 + 32 * 8);
+});
