@@ -35,6 +35,18 @@ export const DEFAULT_LIMITS: DeviceLimits = {
   maxBackingEntries: 16384,
 };
 
+/**
+ * Largest UPDATE message, header included. QEMU reads a display message's
+ * payload with qemu_chr_fe_read_all(), which gives up after 11 partial
+ * reads and then loses the message (and its place in the stream). A reader
+ * racing our sendmsg can get as little as one socket buffer (~36 KiB on
+ * Linux AF_UNIX streams) per read, so a damage rect bigger than this goes
+ * out as several UPDATEs of whole-row bands that tile it exactly; the
+ * cost is 32 header bytes per extra band (480 bytes on a 4 MB 1280x800
+ * frame). The reference back-end sends one message and can lose frames.
+ */
+export const MAX_UPDATE_BYTES = 256 * 1024;
+
 /** Display size reported when QEMU cannot be asked. */
 export const FALLBACK_DISPLAY = { w: 1280, h: 800 };
 
@@ -529,10 +541,19 @@ export class Gpu2D {
     const uy = d.y - s.rect.y;
     const kick = this.kickTime;
     const sent = () => this.latency.add(performance.now() - kick);
-    if (!disp.update(s.id, ux, uy, d.w, d.h, [pixels], sent)) return;
+    // Bands of whole rows, each one UPDATE message small enough for QEMU to
+    // read in one go (see MAX_UPDATE_BYTES).
+    const bandRows = Math.max(1, Math.floor((MAX_UPDATE_BYTES - 32) / rowBytes));
+    for (let y = 0; y < d.h; y += bandRows) {
+      const h = Math.min(bandRows, d.h - y);
+      const band = pixels.subarray(y * rowBytes, (y + h) * rowBytes);
+      const last = y + h === d.h;
+      if (!disp.update(s.id, ux, uy + y, d.w, h, [band], last ? sent : undefined)) return;
+      s.counters.messages++;
+      s.counters.bytes += band.byteLength + 12 + 20;
+    }
     s.counters.rects++;
     s.counters.pixelBytes += n;
-    s.counters.bytes += n + 12 + 20;
     this.#emit({ kind: "update", scanout: s.id, rect: { x: ux, y: uy, w: d.w, h: d.h }, bytes: n });
   }
 

@@ -10,8 +10,10 @@ import type { Rect } from "./virtio_gpu.ts";
 export interface ScanoutCounters {
   /** RESOURCE_FLUSH commands that intersected this scanout */
   flushes: number;
-  /** UPDATE messages sent */
+  /** damage rects sent (one per flush that touched the scanout) */
   rects: number;
+  /** UPDATE messages they took (a big rect goes out in bands) */
+  messages: number;
   /** pixel bytes in those UPDATEs */
   pixelBytes: number;
   /** bytes written to the display socket for them (headers included) */
@@ -30,7 +32,14 @@ export class Scanout {
   shownH = 0;
   /** QEMU's surface is fresh (blank): the next flush must paint all of it */
   needsFull = false;
-  counters: ScanoutCounters = { flushes: 0, rects: 0, pixelBytes: 0, bytes: 0, scanouts: 0 };
+  counters: ScanoutCounters = {
+    flushes: 0,
+    rects: 0,
+    messages: 0,
+    pixelBytes: 0,
+    bytes: 0,
+    scanouts: 0,
+  };
 
   constructor(readonly id: number) {}
 }

@@ -4,12 +4,14 @@
  *
  * Checks: one TRANSFER_TO_HOST_2D + RESOURCE_FLUSH per DIRTYFB with exactly
  * the clip rect (a multi-clip call arrives merged into its bounding box);
- * one UPDATE of that rect on the display socket per flush; the cursor
- * messages; and a QMP screendump equal to the expected picture pixel for
+ * one UPDATE of that rect on the display socket per flush; that QEMU
+ * received exactly those UPDATEs and cursor messages (a logging proxy,
+ * tools/gpu2d/vu_proxy.ts, sits on both sockets); and a QMP screendump equal to the expected picture pixel for
  * pixel (including that pixels drawn but never dirtied did not show up).
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import * as Q from "./support/qemu.ts";
+import { MAX_UPDATE_BYTES } from "../../src/gpu2d/device.ts";
 
 type Ev = {
   kind: string;
@@ -49,12 +51,19 @@ Deno.test({
     const guest = await Q.prepareGuest();
     const dir = Deno.makeTempDirSync({ prefix: "vesper-gpu2d-e2e-" });
     const sock = `${dir}/vu.sock`;
-    const be = Q.startBackend("vesper", sock, dir);
+    const beSock = `${dir}/be.sock`;
+    const be = Q.startBackend("vesper", beSock, dir);
+    let proxy: Deno.ChildProcess | null = null;
     let run: Q.QemuRun | null = null;
+    let qemuErr: Promise<string> = Promise.resolve("");
     try {
-      await Q.waitFor(() => Q.exists(sock), 15_000, "the back-end socket");
+      await Q.waitFor(() => Q.exists(beSock), 15_000, "the back-end socket");
+      proxy = Deno.env.get("NOPROXY") ? null : Q.startProxy(sock, beSock, `${dir}/proxy.jsonl`);
+      if (!proxy) Deno.symlinkSync(beSock, sock);
+      await Q.waitFor(() => Q.exists(sock), 15_000, "the proxy socket");
       run = Q.startQemu(guest, sock, dir, 3);
       const r = run;
+      qemuErr = new Response(r.proc.stderr).text();
       await Q.waitFor(() => /DRMTEST (DONE|FAIL)/.test(Q.serialText(r)), 50_000, "DRMTEST DONE");
       assert(!Q.serialText(r).includes("DRMTEST FAIL"), Q.serialText(r));
       await Q.screendump(r.qmp, `${dir}/screen.ppm`);
@@ -63,6 +72,7 @@ Deno.test({
       assert(st.success, `QEMU exited with ${st.code}`);
       const beStatus = await be.status;
       assert(beStatus.success, `back-end exited with ${beStatus.code}`);
+      if (proxy) assert((await proxy.status).success, "proxy failed");
     } finally {
       if (run) {
         clearTimeout(run.timer);
@@ -70,15 +80,18 @@ Deno.test({
           run.proc.kill("SIGKILL");
         } catch { /* exited */ }
         await run.proc.status;
-        await run.proc.stderr.cancel();
       }
-      try {
-        be.kill("SIGKILL");
-      } catch { /* exited */ }
-      await be.status;
-      await be.stderr.cancel();
+      for (const p of proxy ? [be, proxy] : [be]) {
+        try {
+          p.kill("SIGKILL");
+        } catch { /* exited */ }
+        await p.status;
+        await p.stderr.cancel();
+      }
     }
 
+    const qemuStderr = await qemuErr;
+    assert(!/failed to read msg/.test(qemuStderr), `QEMU lost display messages:\n${qemuStderr}`);
     const events: Ev[] = Deno.readTextFileSync(`${dir}/trace.jsonl`).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
@@ -102,17 +115,21 @@ Deno.test({
       assertEquals(mine[i + 1].cmd, "RESOURCE_FLUSH");
       assertEquals(mine[i].rect, mine[i + 1].rect);
     }
-    // What went to QEMU after each of those flushes: one UPDATE of that rect.
+    // What went to QEMU after each of those flushes: that rect (big rects in
+    // whole-row bands of at most MAX_UPDATE_BYTES per message, tiling it exactly).
     const firstFlush = events.findIndex((e) => e.resource === res && e.cmd === "RESOURCE_FLUSH");
     const lastFlush = events.findLastIndex((e) => e.resource === res && e.cmd === "RESOURCE_FLUSH");
-    const sentUpdates = events.slice(firstFlush, lastFlush + 3).filter((e) =>
-      e.kind === "sent" && e.request === 8
-    );
-    assertEquals(
-      sentUpdates.map((e) => ({ x: e.words![1], y: e.words![2], w: e.words![3], h: e.words![4] })),
-      want,
-    );
-    assertEquals(sentUpdates.map((e) => e.pixelBytes), want.map((r) => r.w * r.h * 4));
+    const window = events.slice(firstFlush, lastFlush + 3);
+    assertEquals(window.filter((e) => e.kind === "update").map((e) => e.rect), want);
+    const bands = window.filter((e) => e.kind === "sent" && e.request === 8).map((e) => e.words!);
+    const tiled: { x: number; y: number; w: number; h: number }[] = [];
+    for (const [, x, y, w, h] of bands) {
+      const t = tiled[tiled.length - 1];
+      if (t && t.x === x && t.w === w && t.y + t.h === y && !(x === 0 && y === 0)) t.h += h;
+      else tiled.push({ x, y, w, h });
+      assert(20 + w * h * 4 + 12 <= MAX_UPDATE_BYTES, "band too big for QEMU's reader");
+    }
+    assertEquals(tiled, want);
     // Cursor: one CURSOR_UPDATE at (100,100), then three CURSOR_POS.
     const cur = events.filter((e) => e.kind === "sent" && e.request! >= 4 && e.request! <= 6).slice(
       0,
@@ -125,6 +142,21 @@ Deno.test({
       [4, 250, 160],
     ]);
     assertEquals(cur[0].pixelBytes, 64 * 64 * 4);
+    // QEMU received exactly what was sent: every UPDATE, SCANOUT and cursor message, in order.
+    const received = Q.readProxyLog(`${dir}/proxy.jsonl`).filter((m) =>
+      m.request >= 4 && m.request <= 8
+    );
+    const sent = events.filter((e) => e.kind === "sent" && e.request! >= 4 && e.request! <= 8);
+    assertEquals(
+      received.map((m) => [m.request, ...m.words]),
+      sent.map((e) => [e.request, ...e.words!]),
+    );
+    assert(
+      received.filter((m) => m.request === 8).every((m) =>
+        m.size === 20 + m.words[3] * m.words[4] * 4
+      ),
+    );
+    assert(received.every((m) => m.flags === 0), "UPDATE/SCANOUT/cursor flags are 0");
     // The screendump equals the expected picture.
     const img = Q.readPpm(`${dir}/screen.ppm`);
     assertEquals([img.w, img.h], [1280, 800]);

@@ -3,6 +3,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import * as G from "../../src/gpu2d/virtio_gpu.ts";
 import * as V from "../../src/gpu2d/vhost_user.ts";
 import { FORMAT_B8G8R8X8_UNORM } from "../../src/gpu2d/formats.ts";
+import { MAX_UPDATE_BYTES } from "../../src/gpu2d/device.ts";
 import {
   attachBacking,
   create2d,
@@ -212,4 +213,26 @@ Deno.test("DETACH_BACKING then TRANSFER fails; re-attach works; UNREF disables t
   const sc = fe.gpuLog.filter((m) => m.request === GPU_MSG.SCANOUT).map((m) => m.rect);
   assertEquals(sc, [{ x: 0, y: 0, w: 64, h: 64 }, { x: 0, y: 0, w: 0, h: 0 }]);
   assertEquals(r.be.device.hostMem, 0);
+});
+
+Deno.test("a big damage rect goes out as whole-row bands that tile it exactly", () => {
+  using r = rig({ memSize: 32 * 1024 * 1024 });
+  const fe = r.fe;
+  const [w, h] = [1024, 768];
+  const fb = setupFb(r, w, h);
+  fb.fill(0, 0, w, h, pattern);
+  fe.command([transfer(1, { x: 0, y: 0, w, h }, 0)]);
+  fe.command([flush(1, { x: 0, y: 0, w, h })]);
+  fe.serviceGpu(0);
+  const rows = Math.floor((MAX_UPDATE_BYTES - 32) / (w * 4));
+  const got = updates(fe);
+  assertEquals(got.length, Math.ceil(h / rows));
+  got.forEach((b, i) => assertEquals(b, { x: 0, y: i * rows, w, h: Math.min(rows, h - i * rows) }));
+  for (const m of fe.gpuLog.filter((m) => m.request === GPU_MSG.UPDATE)) {
+    assert(12 + m.size <= MAX_UPDATE_BYTES);
+  }
+  checkSurface(fe, w, h, pattern);
+  const c =
+    (r.be.device.stats().scanouts as { rects: number; messages: number; bytes: number }[])[0];
+  assertEquals([c.rects, c.messages, c.bytes], [1, got.length, w * h * 4 + 32 * got.length]);
 });

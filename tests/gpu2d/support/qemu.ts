@@ -82,6 +82,39 @@ export function startBackend(
   return cmd.spawn();
 }
 
+/** The logging proxy (tools/gpu2d/vu_proxy.ts) between QEMU at `listen` and the back-end at `connect`. */
+export function startProxy(listen: string, connect: string, log: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}tools/gpu2d/vu_proxy.ts`,
+      "--listen",
+      listen,
+      "--connect",
+      connect,
+      "--log",
+      log,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** One display message as the proxy logged it. */
+export interface ProxyMsg {
+  t: number;
+  request: number;
+  flags: number;
+  size: number;
+  words: number[];
+}
+
+export function readProxyLog(path: string): ProxyMsg[] {
+  const text = Deno.readTextFileSync(path).trim();
+  return text ? text.split("\n").map((l) => JSON.parse(l)) : [];
+}
+
 export interface QemuRun {
   proc: Deno.ChildProcess;
   serial: string;

@@ -10,9 +10,14 @@
  * Phases (the final picture is what the host's screendump must show):
  *   1. full-frame gradient, DIRTYFB with 0 clips
  *   2. two 16x16 squares in opposite corners, one DIRTYFB with 2 clips
- *   3. a 32x32 square drawn but never dirtied (must NOT reach the display)
- *   4. 20 boxes of 64x48, one DIRTYFB with one clip each
- *   5. a 64x64 cursor set at (100,100), then moved 3 times
+ *   3. a 64x64 cursor set at (100,100). This is also a barrier: the kernel
+ *      transfers the cursor image with a fenced command and waits for it,
+ *      and the host runs the control queue in order, so every transfer
+ *      queued before has read guest memory by now (DIRTYFB itself returns
+ *      before the host has copied anything).
+ *   4. a 32x32 square drawn but never dirtied (must NOT reach the display)
+ *   5. 20 boxes of 64x48, one DIRTYFB with one clip each
+ *   6. the cursor moved 3 times
  * Build: gcc -static -O2 -I/usr/include/libdrm -o drmtest drmtest.c
  */
 #include <drm.h>
@@ -130,10 +135,19 @@ int main(int argc, char **argv) {
   dirty(&f, two, 2);
   printf("DRMTEST DIRTY 2 clips\n");
 
-  /* 3: drawn, never dirtied */
+  /* 3: hardware cursor (and a barrier, see above) */
+  struct fb cur;
+  dumb(&cur, 64, 64);
+  for (uint32_t y = 0; y < 64; y++)
+    for (uint32_t x = 0; x < 64; x++) cur.px[y * (cur.pitch / 4) + x] = (x < 2 || y < 2 || x == y) ? 0xff000000u | x << 16 | y << 8 : 0;
+  struct drm_mode_cursor mc = {.flags = DRM_MODE_CURSOR_BO | DRM_MODE_CURSOR_MOVE, .crtc_id = crtcs[0],
+                               .x = 100, .y = 100, .width = 64, .height = 64, .handle = cur.handle};
+  xioctl(DRM_IOCTL_MODE_CURSOR, &mc, "CURSOR set");
+
+  /* 4: drawn, never dirtied */
   fill(&f, 600, 250, 32, 32, 0x00ffffff);
 
-  /* 4: 20 boxes, one clip each */
+  /* 5: 20 boxes, one clip each */
   for (uint32_t i = 0; i < 20; i++) {
     uint32_t x = 20 + (i % 10) * 120, y = 100 + (i / 10) * 300;
     fill(&f, x, y, 64, 48, box_color(i));
@@ -142,14 +156,7 @@ int main(int argc, char **argv) {
   }
   printf("DRMTEST DIRTY 20 boxes\n");
 
-  /* 5: hardware cursor */
-  struct fb cur;
-  dumb(&cur, 64, 64);
-  for (uint32_t y = 0; y < 64; y++)
-    for (uint32_t x = 0; x < 64; x++) cur.px[y * (cur.pitch / 4) + x] = (x < 2 || y < 2 || x == y) ? 0xff000000u | x << 16 | y << 8 : 0;
-  struct drm_mode_cursor mc = {.flags = DRM_MODE_CURSOR_BO | DRM_MODE_CURSOR_MOVE, .crtc_id = crtcs[0],
-                               .x = 100, .y = 100, .width = 64, .height = 64, .handle = cur.handle};
-  xioctl(DRM_IOCTL_MODE_CURSOR, &mc, "CURSOR set");
+  /* 6: cursor moves */
   for (int i = 1; i <= 3; i++) {
     struct drm_mode_cursor mv = {.flags = DRM_MODE_CURSOR_MOVE, .crtc_id = crtcs[0], .x = 100 + 50 * i, .y = 100 + 20 * i};
     xioctl(DRM_IOCTL_MODE_CURSOR, &mv, "CURSOR move");
