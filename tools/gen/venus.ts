@@ -181,9 +181,12 @@ export type CommandFn = (d: CommandDispatch, flags: number) => void;`);
 /**
  * One optional method per command. Parameters arrive decoded in declaration
  * order: scalars as numbers (64-bit ones as {@link U64}), handles as object
- * ids (already checked against the object table), structs as plain objects,
- * arrays as typed-array views over the stream or JS arrays. Views are valid
- * only during the call. Output parameters arrive in their partial request
+ * ids (already checked against the object table), structs as plain objects.
+ * Top-level input arrays of fixed-size elements (scalars, handles, flat
+ * structs, byte blobs) arrive as {@link Span}s — reusable zero-copy views of
+ * the wire bytes, no allocation per command; other arrays as JS arrays, and
+ * scalar arrays inside structs as typed-array views. Spans and views alias
+ * the stream and are valid only during the call. Output parameters arrive in their partial request
  * form and are filled in place: \`Ref\` holders, output structs (only sType,
  * pNext, counts and handles set), zero-filled output arrays. The return value
  * (VkResult etc.) and the outputs form the reply when one is requested.
