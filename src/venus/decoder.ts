@@ -138,6 +138,10 @@ export class VenusDecoder implements CommandDispatch {
     }
     const r = this.r;
     r.reset(u8, start, end);
+    // reset() may have moved an unaligned range into an aligned copy
+    u8 = r.u8;
+    start = r.base;
+    end = r.end;
     const table = this.#table;
     let n = 0;
     let at = start;
