@@ -9,6 +9,7 @@ import { StreamSocket, UnixListener } from "../../ffi/unix_socket.ts";
 import type { Logger } from "../log.ts";
 import { VhostUserGpuBackend } from "./backend.ts";
 import type { DeviceEvent } from "./device.ts";
+import { warmUp } from "./warmup.ts";
 
 const USAGE = `usage: vesper gpu2d (--socket-path PATH | --fd N) [options]
 
@@ -20,6 +21,7 @@ A vhost-user-gpu back-end (virtio-gpu 2D) for QEMU's vhost-user-gpu-pci device.
                        kick-to-UPDATE latency as JSON in PATH (every second and at exit)
   --trace-file PATH    write every 2D command and display message as JSON lines
   --num-scanouts N     scanouts to report (1-16, default 1)
+  --no-warmup          skip compiling the hot paths on private memory at start-up
   --help               show this help
 `;
 
@@ -36,6 +38,7 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
         "stats-file": { type: "string" },
         "trace-file": { type: "string" },
         "num-scanouts": { type: "string" },
+        "no-warmup": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -61,6 +64,12 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
   if (!Number.isInteger(numScanouts) || numScanouts < 1 || numScanouts > 16) {
     log.error(`gpu2d: --num-scanouts must be 1..16, not ${opts["num-scanouts"]}`);
     return 2;
+  }
+
+  if (!opts["no-warmup"]) {
+    const t0 = performance.now();
+    warmUp();
+    log.debug(`gpu2d: warm-up took ${(performance.now() - t0).toFixed(1)} ms`);
   }
 
   let sock: StreamSocket;

@@ -57,6 +57,7 @@ export function startBackend(
   kind: "vesper" | "reference",
   sock: string,
   dir: string,
+  opts: { trace?: boolean } = {},
 ): Deno.ChildProcess {
   const cmd = kind === "vesper"
     ? new Deno.Command(Deno.execPath(), {
@@ -66,8 +67,7 @@ export function startBackend(
         `${ROOT}tools/gpu2d/vesper_gpu2d.ts`,
         "--socket-path",
         sock,
-        "--trace-file",
-        `${dir}/trace.jsonl`,
+        ...(opts.trace === false ? [] : ["--trace-file", `${dir}/trace.jsonl`]),
         "--stats-file",
         `${dir}/stats.json`,
       ],
