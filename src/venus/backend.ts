@@ -27,17 +27,26 @@ import type {
   VkCommandStreamDependencyMESA,
   VkCommandStreamDescriptionMESA,
   VkDeviceQueueInfo2,
+  VkExtensionProperties,
   VkMemoryResourcePropertiesMESA,
   VkRingCreateInfoMESA,
 } from "./generated/types.ts";
 import { STRUCTURE_TYPE } from "./generated/types.ts";
 import { ObjectTable } from "./object_table.ts";
-import type { U64 } from "./reader.ts";
+import type { Ref, U64 } from "./reader.ts";
 import type { ShmLookup } from "./reply_stream.ts";
 import type { Span } from "./span.ts";
 import { RING_STATUS_ALIVE, RING_STATUS_IDLE, ringLayout, VenusRing } from "./ring.ts";
 
 const VK_ERROR_INVALID_EXTERNAL_HANDLE = -1000072003;
+const VK_ERROR_LAYER_NOT_PRESENT = -6;
+const VK_INCOMPLETE = 5;
+/** what vkr reports: the host loader version with the minor capped at 1.3 */
+const VK_API_VERSION_1_3_269 = (1 << 22) | (3 << 12) | 269;
+const INSTANCE_EXTENSIONS = [
+  { extensionName: "VK_EXT_command_serialization", specVersion: 1 },
+  { extensionName: "VK_MESA_venus_protocol", specVersion: 2 },
+];
 
 /** What the stream-level handlers need from the context. */
 export interface VenusContextServices {
@@ -215,6 +224,35 @@ export class StreamHandlers extends NoopHandlers {
     }
   }
 
+  // Instance-level answers that do not depend on a Vulkan backend (venus-runtime.md §9):
+  // the protocol's version and its two instance extensions. Without a Vulkan
+  // backend there are no physical devices (the no-op default: count 0).
+
+  override vkEnumerateInstanceVersion(pApiVersion: Ref<number> | null): number {
+    if (pApiVersion) pApiVersion.value = VK_API_VERSION_1_3_269;
+    return 0;
+  }
+
+  override vkEnumerateInstanceExtensionProperties(
+    pLayerName: string | null,
+    pPropertyCount: Ref<number> | null,
+    pProperties: VkExtensionProperties[] | null,
+  ): number {
+    if (!pPropertyCount) return 0;
+    if (pLayerName !== null) {
+      pPropertyCount.value = 0;
+      return VK_ERROR_LAYER_NOT_PRESENT;
+    }
+    if (!pProperties) {
+      pPropertyCount.value = INSTANCE_EXTENSIONS.length;
+      return 0;
+    }
+    const n = Math.min(pProperties.length, INSTANCE_EXTENSIONS.length);
+    for (let i = 0; i < n; i++) Object.assign(pProperties[i], INSTANCE_EXTENSIONS[i]);
+    pPropertyCount.value = n;
+    return n < INSTANCE_EXTENSIONS.length ? VK_INCOMPLETE : 0;
+  }
+
   override vkGetMemoryResourcePropertiesMESA(
     _device: number,
     resourceId: number,
@@ -316,6 +354,21 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     this.#submits++;
     this.capture?.record("submit", stream);
     return this.decoder.decodeRange(stream);
+  }
+
+  /**
+   * One step of ring service for a worker loop without ring threads: drains
+   * every ring and refreshes ALIVE. Returns how many milliseconds the loop may
+   * block before the next tick (-1: no rings, block freely; false-y context
+   * fatality shows in {@link fatal}). Mesa notifies an IDLE ring at most once
+   * per idle timeout and otherwise expects the ring to be polled, so a
+   * context loop should wait for its socket with this timeout and tick again.
+   */
+  tick(): number {
+    if (this.rings.size === 0) return -1;
+    this.pollRings();
+    this.refreshAlive();
+    return 1;
   }
 
   /** Drains every ring once (for a worker loop without ring threads); false when fatal. */

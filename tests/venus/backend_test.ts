@@ -308,3 +308,14 @@ Deno.test("ring status: IDLE between drains, ALIVE refreshed for monitored rings
   assertEquals(t.status() & 0x4, 0x4);
   assert(t.backend.pollRings());
 });
+
+Deno.test("tick() drains rings without a notify and asks to be called again", () => {
+  const t = setup();
+  t.push(setReply(0));
+  assertEquals(t.head(), 0);
+  assertEquals(t.backend.tick(), 1);
+  assertEquals(t.head(), t.tail);
+  const u = setup();
+  u.backend.submitCmd(encode("vkDestroyRingMESA", { ring: RING_ID }));
+  assertEquals(u.backend.tick(), -1);
+});
