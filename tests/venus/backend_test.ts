@@ -118,7 +118,7 @@ Deno.test("ring: reply stream + vkCreateInstance through the ring, head advances
   assertEquals(t.head(), t.tail);
   assertEquals(decodeReply("vkEnumerateInstanceVersion", t.reply.subarray(256, 276)), {
     ret: 0,
-    pApiVersion: { value: 0 },
+    pApiVersion: { value: (1 << 22) | (3 << 12) | 269 },
   });
   assertEquals(decodeReply("vkCreateInstance", t.reply.subarray(512, 536)), {
     ret: 0,
@@ -318,4 +318,24 @@ Deno.test("tick() drains rings without a notify and asks to be called again", ()
   const u = setup();
   u.backend.submitCmd(encode("vkDestroyRingMESA", { ring: RING_ID }));
   assertEquals(u.backend.tick(), -1);
+});
+
+Deno.test("instance-level answers: the two protocol instance extensions", () => {
+  const t = setup();
+  const props = [{}, {}, {}];
+  t.push(
+    setReply(0),
+    encode("vkEnumerateInstanceExtensionProperties", {
+      pLayerName: null,
+      pPropertyCount: { value: 3 },
+      pProperties: props,
+    }, 1),
+  );
+  assert(t.notify(), t.lines.join());
+  const r = decodeReply(
+    "vkEnumerateInstanceExtensionProperties",
+    t.reply.subarray(0, 4096 - 0).subarray(0, 4 + 4 + 12 + 8 + 2 * 268),
+  );
+  assertEquals(r.ret, 0);
+  assertEquals(r.pPropertyCount, { value: 2 });
 });

@@ -841,19 +841,24 @@ if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, wan
         return `w.ptr(${x} != null); if (${x} != null) ${this.enc1(e!, `${x}.value`, false)}`;
       case "handle":
         return `w.ptr(${x} != null); if (${x} != null) w.handle(${x});`;
-      case "handles":
-        return `w.count(${x}?.length ?? 0); w.handleArray(${x});`;
       case "struct":
         return `w.ptr(${x} != null); if (${x} != null) ${this.enc1(e!, x, false)}`;
-      case "structs":
-        return `w.count(${x}?.length ?? 0); if (${x}) { ${this.encN(e!, x, false)} }`;
-      case "scalars":
-        return `w.count(${x}?.length ?? 0); ${this.encN(e!, x, false)}`;
-      case "blob":
-        return `w.count(${x}?.length ?? 0); w.bytes(${x});`;
       case "opaque":
         return `w.ptr(!!${x});`;
     }
+    // arrays: as many elements as the length expression says *after* the
+    // handler ran (e.g. an updated *pPropertyCount), never more than there are
+    const L = lenExpr((k as { len: string }).len, this.paramRef(c, "p_"));
+    const cut = (a: string) =>
+      `(ArrayBuffer.isView(${a}) ? (${a} as any).subarray(0, n) : ${a}.slice(0, n))`;
+    const body = this.outForm(c, p) === "handles"
+      ? `w.handleArray(${cut("a")});`
+      : this.outForm(c, p) === "blob"
+      ? `w.bytes(${cut("a")});`
+      : this.outForm(c, p) === "structs"
+      ? `for (let i = 0; i < n; i++) ${this.enc1(e!, "a[i]", false)}`
+      : this.encN(e!, cut("a"), false);
+    return `{ const a = ${x}; const n = a ? Math.max(0, Math.min(${L}, a.length) || 0) : 0; w.count(n); if (a && n) { ${body} } }`;
   }
 
   /** Statements encoding output param `x` in its request (partial) form. */

@@ -129,8 +129,14 @@ function x_vkEnumeratePhysicalDevices(d: CommandDispatch, flags: number): void {
     w.i32(ret);
     w.ptr(p_pPhysicalDeviceCount != null);
     if (p_pPhysicalDeviceCount != null) w.u32(p_pPhysicalDeviceCount.value);
-    w.count(p_pPhysicalDevices?.length ?? 0);
-    w.handleArray(p_pPhysicalDevices);
+    {
+      const a = p_pPhysicalDevices;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pPhysicalDeviceCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) w.handleArray(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -336,9 +342,13 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties(d: CommandDispatch, flags: n
     w.i32(7);
     w.ptr(p_pQueueFamilyPropertyCount != null);
     if (p_pQueueFamilyPropertyCount != null) w.u32(p_pQueueFamilyPropertyCount.value);
-    w.count(p_pQueueFamilyProperties?.length ?? 0);
-    if (p_pQueueFamilyProperties) {
-      for (const x of p_pQueueFamilyProperties) S.e_VkQueueFamilyProperties(w, x);
+    {
+      const a = p_pQueueFamilyProperties;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pQueueFamilyPropertyCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkQueueFamilyProperties(w, a[i] ?? {}); }
     }
     d.replyEnd(w);
   }
@@ -536,8 +546,12 @@ function x_vkEnumerateInstanceExtensionProperties(d: CommandDispatch, flags: num
     w.i32(ret);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkExtensionProperties(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkExtensionProperties(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -586,8 +600,12 @@ function x_vkEnumerateDeviceExtensionProperties(d: CommandDispatch, flags: numbe
     w.i32(ret);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkExtensionProperties(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkExtensionProperties(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -614,8 +632,12 @@ function x_vkEnumerateInstanceLayerProperties(d: CommandDispatch, flags: number)
     w.i32(ret);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkLayerProperties(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkLayerProperties(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -662,8 +684,12 @@ function x_vkEnumerateDeviceLayerProperties(d: CommandDispatch, flags: number): 
     w.i32(ret);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkLayerProperties(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkLayerProperties(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -1306,9 +1332,15 @@ function x_vkGetImageSparseMemoryRequirements(d: CommandDispatch, flags: number)
     w.i32(32);
     w.ptr(p_pSparseMemoryRequirementCount != null);
     if (p_pSparseMemoryRequirementCount != null) w.u32(p_pSparseMemoryRequirementCount.value);
-    w.count(p_pSparseMemoryRequirements?.length ?? 0);
-    if (p_pSparseMemoryRequirements) {
-      for (const x of p_pSparseMemoryRequirements) S.e_VkSparseImageMemoryRequirements(w, x);
+    {
+      const a = p_pSparseMemoryRequirements;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pSparseMemoryRequirementCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) {
+        for (let i = 0; i < n; i++) S.e_VkSparseImageMemoryRequirements(w, a[i] ?? {});
+      }
     }
     d.replyEnd(w);
   }
@@ -1371,8 +1403,12 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties(d: CommandDispatch, fl
     w.i32(33);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkSparseImageFormatProperties(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkSparseImageFormatProperties(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   }
 }
@@ -2008,8 +2044,12 @@ function x_vkGetQueryPoolResults(d: CommandDispatch, flags: number): void {
     if (w === null) return;
     w.i32(49);
     w.i32(ret);
-    w.count(p_pData?.length ?? 0);
-    w.bytes(p_pData);
+    {
+      const a = p_pData;
+      const n = a ? Math.max(0, Math.min(Number(p_dataSize ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) w.bytes(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -2511,8 +2551,12 @@ function x_vkGetPipelineCacheData(d: CommandDispatch, flags: number): void {
     w.i32(ret);
     w.ptr(p_pDataSize != null);
     if (p_pDataSize != null) w.u64(p_pDataSize.value);
-    w.count(p_pData?.length ?? 0);
-    w.bytes(p_pData);
+    {
+      const a = p_pData;
+      const n = a ? Math.max(0, Math.min(Number(p_pDataSize?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) w.bytes(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -2649,8 +2693,12 @@ function x_vkCreateGraphicsPipelines(d: CommandDispatch, flags: number): void {
     if (w === null) return;
     w.i32(65);
     w.i32(ret);
-    w.count(p_pPipelines?.length ?? 0);
-    w.handleArray(p_pPipelines);
+    {
+      const a = p_pPipelines;
+      const n = a ? Math.max(0, Math.min(Number(p_createInfoCount ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) w.handleArray(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -2730,8 +2778,12 @@ function x_vkCreateComputePipelines(d: CommandDispatch, flags: number): void {
     if (w === null) return;
     w.i32(66);
     w.i32(ret);
-    w.count(p_pPipelines?.length ?? 0);
-    w.handleArray(p_pPipelines);
+    {
+      const a = p_pPipelines;
+      const n = a ? Math.max(0, Math.min(Number(p_createInfoCount ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) w.handleArray(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -3122,8 +3174,14 @@ function x_vkAllocateDescriptorSets(d: CommandDispatch, flags: number): void {
     if (w === null) return;
     w.i32(77);
     w.i32(ret);
-    w.count(p_pDescriptorSets?.length ?? 0);
-    w.handleArray(p_pDescriptorSets);
+    {
+      const a = p_pDescriptorSets;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pAllocateInfo?.descriptorSetCount ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) w.handleArray(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -3595,8 +3653,14 @@ function x_vkAllocateCommandBuffers(d: CommandDispatch, flags: number): void {
     if (w === null) return;
     w.i32(88);
     w.i32(ret);
-    w.count(p_pCommandBuffers?.length ?? 0);
-    w.handleArray(p_pCommandBuffers);
+    {
+      const a = p_pCommandBuffers;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pAllocateInfo?.commandBufferCount ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) w.handleArray(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -6344,9 +6408,15 @@ function x_vkEnumeratePhysicalDeviceGroups(d: CommandDispatch, flags: number): v
     w.i32(ret);
     w.ptr(p_pPhysicalDeviceGroupCount != null);
     if (p_pPhysicalDeviceGroupCount != null) w.u32(p_pPhysicalDeviceGroupCount.value);
-    w.count(p_pPhysicalDeviceGroupProperties?.length ?? 0);
-    if (p_pPhysicalDeviceGroupProperties) {
-      for (const x of p_pPhysicalDeviceGroupProperties) S.e_VkPhysicalDeviceGroupProperties(w, x);
+    {
+      const a = p_pPhysicalDeviceGroupProperties;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pPhysicalDeviceGroupCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) {
+        for (let i = 0; i < n; i++) S.e_VkPhysicalDeviceGroupProperties(w, a[i] ?? {});
+      }
     }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
@@ -6472,9 +6542,15 @@ function x_vkGetImageSparseMemoryRequirements2(d: CommandDispatch, flags: number
     w.i32(146);
     w.ptr(p_pSparseMemoryRequirementCount != null);
     if (p_pSparseMemoryRequirementCount != null) w.u32(p_pSparseMemoryRequirementCount.value);
-    w.count(p_pSparseMemoryRequirements?.length ?? 0);
-    if (p_pSparseMemoryRequirements) {
-      for (const x of p_pSparseMemoryRequirements) S.e_VkSparseImageMemoryRequirements2(w, x);
+    {
+      const a = p_pSparseMemoryRequirements;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pSparseMemoryRequirementCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) {
+        for (let i = 0; i < n; i++) S.e_VkSparseImageMemoryRequirements2(w, a[i] ?? {});
+      }
     }
     d.replyEnd(w);
   }
@@ -6670,9 +6746,13 @@ function x_vkGetPhysicalDeviceQueueFamilyProperties2(d: CommandDispatch, flags: 
     w.i32(151);
     w.ptr(p_pQueueFamilyPropertyCount != null);
     if (p_pQueueFamilyPropertyCount != null) w.u32(p_pQueueFamilyPropertyCount.value);
-    w.count(p_pQueueFamilyProperties?.length ?? 0);
-    if (p_pQueueFamilyProperties) {
-      for (const x of p_pQueueFamilyProperties) S.e_VkQueueFamilyProperties2(w, x);
+    {
+      const a = p_pQueueFamilyProperties;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pQueueFamilyPropertyCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkQueueFamilyProperties2(w, a[i] ?? {}); }
     }
     d.replyEnd(w);
   }
@@ -6763,8 +6843,12 @@ function x_vkGetPhysicalDeviceSparseImageFormatProperties2(
     w.i32(153);
     w.ptr(p_pPropertyCount != null);
     if (p_pPropertyCount != null) w.u32(p_pPropertyCount.value);
-    w.count(p_pProperties?.length ?? 0);
-    if (p_pProperties) { for (const x of p_pProperties) S.e_VkSparseImageFormatProperties2(w, x); }
+    {
+      const a = p_pProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pPropertyCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkSparseImageFormatProperties2(w, a[i] ?? {}); }
+    }
     d.replyEnd(w);
   }
 }
@@ -8502,9 +8586,11 @@ function x_vkGetPhysicalDeviceToolProperties(d: CommandDispatch, flags: number):
     w.i32(ret);
     w.ptr(p_pToolCount != null);
     if (p_pToolCount != null) w.u32(p_pToolCount.value);
-    w.count(p_pToolProperties?.length ?? 0);
-    if (p_pToolProperties) {
-      for (const x of p_pToolProperties) S.e_VkPhysicalDeviceToolProperties(w, x);
+    {
+      const a = p_pToolProperties;
+      const n = a ? Math.max(0, Math.min(Number(p_pToolCount?.value ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) { for (let i = 0; i < n; i++) S.e_VkPhysicalDeviceToolProperties(w, a[i] ?? {}); }
     }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
@@ -9944,9 +10030,15 @@ function x_vkGetDeviceImageSparseMemoryRequirements(d: CommandDispatch, flags: n
     w.i32(232);
     w.ptr(p_pSparseMemoryRequirementCount != null);
     if (p_pSparseMemoryRequirementCount != null) w.u32(p_pSparseMemoryRequirementCount.value);
-    w.count(p_pSparseMemoryRequirements?.length ?? 0);
-    if (p_pSparseMemoryRequirements) {
-      for (const x of p_pSparseMemoryRequirements) S.e_VkSparseImageMemoryRequirements2(w, x);
+    {
+      const a = p_pSparseMemoryRequirements;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pSparseMemoryRequirementCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) {
+        for (let i = 0; i < n; i++) S.e_VkSparseImageMemoryRequirements2(w, a[i] ?? {});
+      }
     }
     d.replyEnd(w);
   }
@@ -10057,8 +10149,14 @@ function x_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(d: CommandDispatch, fl
     w.i32(ret);
     w.ptr(p_pTimeDomainCount != null);
     if (p_pTimeDomainCount != null) w.u32(p_pTimeDomainCount.value);
-    w.count(p_pTimeDomains?.length ?? 0);
-    w.i32Array(p_pTimeDomains);
+    {
+      const a = p_pTimeDomains;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pTimeDomainCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) w.i32Array(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
 }
@@ -10134,8 +10232,12 @@ function x_vkGetCalibratedTimestampsEXT(d: CommandDispatch, flags: number): void
     if (w === null) return;
     w.i32(236);
     w.i32(ret);
-    w.count(p_pTimestamps?.length ?? 0);
-    w.u64Array(p_pTimestamps);
+    {
+      const a = p_pTimestamps;
+      const n = a ? Math.max(0, Math.min(Number(p_timestampCount ?? 0), a.length) || 0) : 0;
+      w.count(n);
+      if (a && n) w.u64Array(ArrayBuffer.isView(a) ? (a as any).subarray(0, n) : a.slice(0, n));
+    }
     w.ptr(p_pMaxDeviation != null);
     if (p_pMaxDeviation != null) w.u64(p_pMaxDeviation.value);
     d.replyEnd(w);
@@ -11774,9 +11876,15 @@ function x_vkGetPhysicalDeviceFragmentShadingRatesKHR(d: CommandDispatch, flags:
     w.i32(ret);
     w.ptr(p_pFragmentShadingRateCount != null);
     if (p_pFragmentShadingRateCount != null) w.u32(p_pFragmentShadingRateCount.value);
-    w.count(p_pFragmentShadingRates?.length ?? 0);
-    if (p_pFragmentShadingRates) {
-      for (const x of p_pFragmentShadingRates) S.e_VkPhysicalDeviceFragmentShadingRateKHR(w, x);
+    {
+      const a = p_pFragmentShadingRates;
+      const n = a
+        ? Math.max(0, Math.min(Number(p_pFragmentShadingRateCount?.value ?? 0), a.length) || 0)
+        : 0;
+      w.count(n);
+      if (a && n) {
+        for (let i = 0; i < n; i++) S.e_VkPhysicalDeviceFragmentShadingRateKHR(w, a[i] ?? {});
+      }
     }
     d.replyEnd(w);
   } else if (ret === -4) r.fail("VK_ERROR_DEVICE_LOST");
