@@ -380,6 +380,17 @@ export class VhostUserGpuBackend {
         const f = (o: number) => Number(dv.getBigUint64(o, true) & 0x1fffffffffffffn);
         const ok = q.vq.setAddrs({ desc: f(8), used: f(16), avail: f(24) });
         if (!ok) throw new Error(`ring addresses of queue ${q.vq.index} are outside guest memory`);
+        if (
+          q.vq.index === CTRL_QUEUE && q.vq.lastAvail === 0 && q.vq.usedIdx === 0 &&
+          this.device.resources.size > 0
+        ) {
+          // A control ring starting from scratch is a new driver (guest reboot or
+          // reset), not a resumed one: its resource ids start over, so ours go.
+          this.log.info(
+            `vhost-user: fresh control ring: dropping ${this.device.resources.size} resources of the previous driver`,
+          );
+          this.device.reset();
+        }
         return false;
       }
       case R.GET_VRING_BASE: {

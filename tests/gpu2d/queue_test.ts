@@ -95,3 +95,28 @@ Deno.test("GET_VRING_BASE while a command waits for QEMU completes it first", ()
   assertEquals(used.map(respType), [G.RESP_OK_DISPLAY_INFO]);
   gpu.close();
 });
+
+Deno.test("a restarted driver (fresh rings) gets a fresh device; a resumed one keeps its resources", () => {
+  using r = rig();
+  const fe = r.fe;
+  const q = fe.queues[0];
+  fe.command([create2d(1, FORMAT_B8G8R8X8_UNORM, 4, 4)]);
+  // Pause/resume: stop and start at the same ring position: resource 1 still exists.
+  fe.send(V.REQ.SET_VRING_ENABLE, FrontendDouble.state(0, 0));
+  fe.call(V.REQ.GET_VRING_BASE, FrontendDouble.state(0, 0));
+  fe.startQueue(q);
+  assertEquals(
+    respType(fe.command([create2d(1, FORMAT_B8G8R8X8_UNORM, 4, 4)])),
+    G.RESP_ERR_INVALID_RESOURCE_ID,
+  );
+  // Guest reboot: the driver zeroes its rings and starts at index 0.
+  fe.send(V.REQ.SET_VRING_ENABLE, FrontendDouble.state(0, 0));
+  fe.call(V.REQ.GET_VRING_BASE, FrontendDouble.state(0, 0));
+  fe.bytes(q.avail, 6 + 2 * q.num).fill(0);
+  fe.bytes(q.used, 6 + 8 * q.num).fill(0);
+  q.availIdx = 0;
+  q.lastUsed = 0;
+  fe.startQueue(q);
+  assertEquals(respType(fe.command([create2d(1, FORMAT_B8G8R8X8_UNORM, 4, 4)])), G.RESP_OK_NODATA);
+  assert(r.logs.some((l) => /fresh control ring: dropping 1 resources/.test(l)));
+});
