@@ -53,10 +53,11 @@ async function once(kind: "reference" | "vesper", guest: Q.Guest) {
   const proxy = Q.startProxy(sock, beSock, `${dir}/proxy.jsonl`);
   await Q.waitFor(() => Q.exists(sock), 15_000, "proxy socket");
   const cpu0 = cpuNs(be.pid);
-  const run = Q.startQemu(guest, sock, dir, 2);
+  const run = Q.startQemu(guest, sock, dir, 3);
   const qemuErr = new Response(run.proc.stderr).text();
   await Q.waitFor(() => /DRMTEST (DONE|FAIL)/.test(Q.serialText(run)), 50_000, "DRMTEST DONE");
   const cpu = cpuNs(be.pid) - cpu0;
+  await new Promise((ok) => setTimeout(ok, 1000));
   await Q.screendump(run.qmp, `${dir}/screen.ppm`);
   await run.proc.status;
   clearTimeout(run.timer);

@@ -61,11 +61,14 @@ Deno.test({
       proxy = Deno.env.get("NOPROXY") ? null : Q.startProxy(sock, beSock, `${dir}/proxy.jsonl`);
       if (!proxy) Deno.symlinkSync(beSock, sock);
       await Q.waitFor(() => Q.exists(sock), 15_000, "the proxy socket");
-      run = Q.startQemu(guest, sock, dir, 3);
+      run = Q.startQemu(guest, sock, dir, 4);
       const r = run;
       qemuErr = new Response(r.proc.stderr).text();
       await Q.waitFor(() => /DRMTEST (DONE|FAIL)/.test(Q.serialText(r)), 50_000, "DRMTEST DONE");
       assert(!Q.serialText(r).includes("DRMTEST FAIL"), Q.serialText(r));
+      // The guest's last step waited for the host to handle every flush; give
+      // QEMU's main loop (and the proxy) time to take the UPDATEs off the socket.
+      await new Promise((ok) => setTimeout(ok, 1000));
       await Q.screendump(r.qmp, `${dir}/screen.ppm`);
       const st = await r.proc.status;
       clearTimeout(r.timer);

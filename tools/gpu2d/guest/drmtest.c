@@ -18,6 +18,8 @@
  *   4. a 32x32 square drawn but never dirtied (must NOT reach the display)
  *   5. 20 boxes of 64x48, one DIRTYFB with one clip each
  *   6. the cursor moved 3 times
+ *   7. a second cursor image at the last position: the same barrier, so the
+ *      host has handled every flush above before "DRMTEST DONE" is printed
  * Build: gcc -static -O2 -I/usr/include/libdrm -o drmtest drmtest.c
  */
 #include <drm.h>
@@ -161,6 +163,12 @@ int main(int argc, char **argv) {
     struct drm_mode_cursor mv = {.flags = DRM_MODE_CURSOR_MOVE, .crtc_id = crtcs[0], .x = 100 + 50 * i, .y = 100 + 20 * i};
     xioctl(DRM_IOCTL_MODE_CURSOR, &mv, "CURSOR move");
   }
+  /* 7: barrier (a new cursor BO means a fenced transfer the kernel waits for) */
+  struct fb cur2;
+  dumb(&cur2, 64, 64);
+  memcpy(cur2.px, cur.px, cur.pitch * 64);
+  struct drm_mode_cursor mc2 = {.flags = DRM_MODE_CURSOR_BO, .crtc_id = crtcs[0], .width = 64, .height = 64, .handle = cur2.handle};
+  xioctl(DRM_IOCTL_MODE_CURSOR, &mc2, "CURSOR barrier");
   printf("DRMTEST CURSOR\n");
   printf("DRMTEST DONE\n");
   fflush(stdout);
