@@ -34,7 +34,8 @@ import { OwnedFd } from "./fd.ts";
 
 const CMSG_HDR = 16; // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
 const MAX_FDS = 16;
-const MAX_IOV = 8;
+/** Buffers one send may gather (the kernel allows 1024). */
+export const MAX_IOV = 256;
 const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
 
 function addr(buf: Uint8Array): bigint {

@@ -544,14 +544,10 @@ export class Gpu2D {
     // Bands of whole rows, each one UPDATE message small enough for QEMU to
     // read in one go (see MAX_UPDATE_BYTES).
     const bandRows = Math.max(1, Math.floor((MAX_UPDATE_BYTES - 32) / rowBytes));
-    for (let y = 0; y < d.h; y += bandRows) {
-      const h = Math.min(bandRows, d.h - y);
-      const band = pixels.subarray(y * rowBytes, (y + h) * rowBytes);
-      const last = y + h === d.h;
-      if (!disp.update(s.id, ux, uy + y, d.w, h, [band], last ? sent : undefined)) return;
-      s.counters.messages++;
-      s.counters.bytes += band.byteLength + 12 + 20;
-    }
+    const msgs = disp.update(s.id, ux, uy, d.w, d.h, pixels, bandRows, sent);
+    if (msgs < 0) return;
+    s.counters.messages += msgs;
+    s.counters.bytes += n + 32 * msgs;
     s.counters.rects++;
     s.counters.pixelBytes += n;
     this.#emit({ kind: "update", scanout: s.id, rect: { x: ux, y: uy, w: d.w, h: d.h }, bytes: n });

@@ -269,8 +269,12 @@ export class GpuSocket {
   }
 
   /**
-   * One dirty rect: `pixels` are the w×h×4 x8r8g8b8 bytes, given as one or
-   * more buffers that are sent as they are (no concatenation).
+   * One dirty rect as UPDATE messages of at most `bandRows` whole rows each
+   * (see MAX_UPDATE_BYTES in device.ts). `pixels` are the rect's w×h×4
+   * x8r8g8b8 bytes; they go out where they are, all bands in one sendmsg
+   * (one per 120 bands), so the reader is woken once, not per band.
+   * `done` runs once the last byte is in the socket. Returns the number of
+   * messages, or -1 when the display is gone.
    */
   update(
     scanoutId: number,
@@ -278,32 +282,50 @@ export class GpuSocket {
     y: number,
     w: number,
     h: number,
-    pixels: Uint8Array[],
+    pixels: Uint8Array,
+    bandRows: number,
     done?: () => void,
-  ): boolean {
-    const dv = this.#hdr;
-    dv.setUint32(GPU_HDR_SIZE, scanoutId, true);
-    dv.setUint32(GPU_HDR_SIZE + 4, x, true);
-    dv.setUint32(GPU_HDR_SIZE + 8, y, true);
-    dv.setUint32(GPU_HDR_SIZE + 12, w, true);
-    dv.setUint32(GPU_HDR_SIZE + 16, h, true);
-    if (this.#closed) return false;
-    const size = GPU_UPDATE_HDR + w * h * 4;
-    dv.setUint32(0, GPU_UPDATE, true);
-    dv.setUint32(4, 0, true); // flags: 0 (the reference leaves this uninitialised)
-    dv.setUint32(8, size, true);
-    const head = this.#hdrBytes.subarray(0, GPU_HDR_SIZE + GPU_UPDATE_HDR);
-    if (!this.#write([head, ...pixels], done)) {
-      return false;
+  ): number {
+    if (this.#closed) return -1;
+    const rowBytes = w * 4;
+    const bands = Math.ceil(h / bandRows);
+    const hdrs = new Uint8Array(new ArrayBuffer((GPU_HDR_SIZE + GPU_UPDATE_HDR) * bands));
+    const dv = new DataView(hdrs.buffer);
+    const parts: Uint8Array[] = [];
+    for (let b = 0; b < bands; b++) {
+      const by = b * bandRows;
+      const bh = Math.min(bandRows, h - by);
+      const o = (GPU_HDR_SIZE + GPU_UPDATE_HDR) * b;
+      dv.setUint32(o, GPU_UPDATE, true);
+      dv.setUint32(o + 4, 0, true); // flags: 0 (the reference leaves this uninitialised)
+      dv.setUint32(o + 8, GPU_UPDATE_HDR + bh * rowBytes, true);
+      dv.setUint32(o + 12, scanoutId, true);
+      dv.setUint32(o + 16, x, true);
+      dv.setUint32(o + 20, y + by, true);
+      dv.setUint32(o + 24, w, true);
+      dv.setUint32(o + 28, bh, true);
+      parts.push(
+        hdrs.subarray(o, o + GPU_HDR_SIZE + GPU_UPDATE_HDR),
+        pixels.subarray(by * rowBytes, (by + bh) * rowBytes),
+      );
+      const last = b === bands - 1;
+      if (parts.length >= 240 || last) {
+        if (!this.#write(parts, last ? done : undefined)) return -1;
+        parts.length = 0;
+      }
     }
     if (this.observer) {
-      this.observer(
-        GPU_UPDATE,
-        this.#hdrBytes.slice(GPU_HDR_SIZE, GPU_HDR_SIZE + GPU_UPDATE_HDR),
-        w * h * 4,
-      );
+      for (let b = 0; b < bands; b++) {
+        const o = (GPU_HDR_SIZE + GPU_UPDATE_HDR) * b;
+        const bh = dv.getUint32(o + 28, true);
+        this.observer(
+          GPU_UPDATE,
+          hdrs.slice(o + GPU_HDR_SIZE, o + GPU_HDR_SIZE + GPU_UPDATE_HDR),
+          w * bh * 4,
+        );
+      }
     }
-    return true;
+    return bands;
   }
 
   cursorPos(scanoutId: number, x: number, y: number, visible: boolean): void {
