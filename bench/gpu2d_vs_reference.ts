@@ -13,7 +13,10 @@
  *  - back-end CPU time per full-frame transfer+flush (all its threads,
  *    from /proc/<pid>/task/∗/schedstat, nanoseconds; median per cycle).
  *
- *   deno run -A bench/gpu2d_vs_reference.ts [--iterations N] [--json FILE]
+ *   deno run -A bench/gpu2d_vs_reference.ts [--iterations N] [--json FILE] [--max-update-bytes N]
+ *
+ * (--max-update-bytes is passed to vesper: 0 sends every rect as one UPDATE,
+ * byte for byte what the reference sends.)
  */
 import { parseArgs } from "node:util";
 import { StreamSocket } from "../ffi/unix_socket.ts";
@@ -32,7 +35,11 @@ import { GuestFb } from "../tests/gpu2d/support/harness.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const args = parseArgs({
   args: Deno.args,
-  options: { iterations: { type: "string" }, json: { type: "string" } },
+  options: {
+    iterations: { type: "string" },
+    json: { type: "string" },
+    "max-update-bytes": { type: "string" },
+  },
 }).values;
 const N = Number(args.iterations ?? "200");
 
@@ -64,7 +71,14 @@ async function startBackend(kind: string, sock: string): Promise<Deno.ChildProce
   } catch { /* none */ }
   const cmd = kind === "vesper"
     ? new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}tools/gpu2d/vesper_gpu2d.ts`, "--socket-path", sock],
+      args: [
+        "run",
+        "-A",
+        `${ROOT}tools/gpu2d/vesper_gpu2d.ts`,
+        "--socket-path",
+        sock,
+        ...(args["max-update-bytes"] ? ["--max-update-bytes", args["max-update-bytes"]] : []),
+      ],
       env: { VESPER_LOG: "warn" },
       stderr: "inherit",
       stdout: "null",

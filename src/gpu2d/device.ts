@@ -26,6 +26,8 @@ export interface DeviceLimits {
   maxDimension: number;
   /** most entries in one ATTACH_BACKING */
   maxBackingEntries: number;
+  /** largest UPDATE message; bigger rects go out in row bands (0: one message per rect) */
+  maxUpdateBytes?: number;
 }
 
 export const DEFAULT_LIMITS: DeviceLimits = {
@@ -543,7 +545,8 @@ export class Gpu2D {
     const sent = () => this.latency.add(performance.now() - kick);
     // Bands of whole rows, each one UPDATE message small enough for QEMU to
     // read in one go (see MAX_UPDATE_BYTES).
-    const bandRows = Math.max(1, Math.floor((MAX_UPDATE_BYTES - 32) / rowBytes));
+    const limit = this.limits.maxUpdateBytes ?? MAX_UPDATE_BYTES;
+    const bandRows = limit > 0 ? Math.max(1, Math.floor((limit - 32) / rowBytes)) : d.h;
     const msgs = disp.update(s.id, ux, uy, d.w, d.h, pixels, bandRows, sent);
     if (msgs < 0) return;
     s.counters.messages += msgs;

@@ -8,7 +8,7 @@ import { SOCK_STREAM, socketType } from "../../ffi/libc.ts";
 import { StreamSocket, UnixListener } from "../../ffi/unix_socket.ts";
 import type { Logger } from "../log.ts";
 import { VhostUserGpuBackend } from "./backend.ts";
-import type { DeviceEvent } from "./device.ts";
+import { DEFAULT_LIMITS, type DeviceEvent, MAX_UPDATE_BYTES } from "./device.ts";
 import { warmUp } from "./warmup.ts";
 
 const USAGE = `usage: vesper gpu2d (--socket-path PATH | --fd N) [options]
@@ -21,6 +21,9 @@ A vhost-user-gpu back-end (virtio-gpu 2D) for QEMU's vhost-user-gpu-pci device.
                        kick-to-UPDATE latency as JSON in PATH (every second and at exit)
   --trace-file PATH    write every 2D command and display message as JSON lines
   --num-scanouts N     scanouts to report (1-16, default 1)
+  --max-update-bytes N largest UPDATE message (default 262144): bigger damage rects go out
+                       as whole-row bands, because QEMU drops a display message it cannot
+                       read in 11 partial reads; 0 sends one message per rect
   --no-warmup          skip compiling the hot paths on private memory at start-up
   --help               show this help
 `;
@@ -39,6 +42,7 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
         "trace-file": { type: "string" },
         "num-scanouts": { type: "string" },
         "no-warmup": { type: "boolean" },
+        "max-update-bytes": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -63,6 +67,13 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
   const numScanouts = Number(opts["num-scanouts"] ?? "1");
   if (!Number.isInteger(numScanouts) || numScanouts < 1 || numScanouts > 16) {
     log.error(`gpu2d: --num-scanouts must be 1..16, not ${opts["num-scanouts"]}`);
+    return 2;
+  }
+
+  const mub = opts["max-update-bytes"];
+  const maxUpdateBytes = mub === undefined ? MAX_UPDATE_BYTES : Number(mub);
+  if (!Number.isSafeInteger(maxUpdateBytes) || (maxUpdateBytes !== 0 && maxUpdateBytes < 4096)) {
+    log.error(`gpu2d: --max-update-bytes must be 0 or at least 4096, not ${mub}`);
     return 2;
   }
 
@@ -103,7 +114,10 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
   }
   log.info("gpu2d: front-end connected");
 
-  const backend = new VhostUserGpuBackend(sock, log, { numScanouts });
+  const backend = new VhostUserGpuBackend(sock, log, {
+    numScanouts,
+    limits: { ...DEFAULT_LIMITS, maxUpdateBytes },
+  });
   const traceFile = opts["trace-file"];
   const trace: string[] = [];
   const flushTrace = () => {

@@ -33,6 +33,7 @@ Deno.test("gpu2dMain: bad usage is exit code 2 with a clear message", async () =
     assertEquals(await gpu2dMain(["--fd", "abc"], log), 2);
     assertEquals(await gpu2dMain(["--fd", String(memfd)], log), 2);
     assertEquals(await gpu2dMain(["--socket-path", "/tmp/x", "--num-scanouts", "99"], log), 2);
+    assertEquals(await gpu2dMain(["--socket-path", "/tmp/x", "--max-update-bytes", "12"], log), 2);
   } finally {
     L.close(memfd);
   }
@@ -42,6 +43,7 @@ Deno.test("gpu2dMain: bad usage is exit code 2 with a clear message", async () =
   assert(/--fd needs a descriptor number >= 3/.test(text), text);
   assert(/is not a socket/.test(text), text);
   assert(/--num-scanouts must be 1..16/.test(text), text);
+  assert(/--max-update-bytes must be 0 or at least 4096/.test(text), text);
 });
 
 Deno.test({

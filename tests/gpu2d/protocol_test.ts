@@ -236,3 +236,23 @@ Deno.test("a big damage rect goes out as whole-row bands that tile it exactly", 
     (r.be.device.stats().scanouts as { rects: number; messages: number; bytes: number }[])[0];
   assertEquals([c.rects, c.messages, c.bytes], [1, got.length, w * h * 4 + 32 * got.length]);
 });
+
+Deno.test("maxUpdateBytes 0 sends a big rect as one UPDATE", () => {
+  using r = rig({ memSize: 32 * 1024 * 1024 }, {
+    limits: {
+      maxResources: 16,
+      maxHostMem: 1 << 28,
+      maxDimension: 16384,
+      maxBackingEntries: 16384,
+      maxUpdateBytes: 0,
+    },
+  });
+  const [w, h] = [1024, 768];
+  const fb = setupFb(r, w, h);
+  fb.fill(0, 0, w, h, pattern);
+  r.fe.command([transfer(1, { x: 0, y: 0, w, h }, 0)]);
+  r.fe.command([flush(1, { x: 0, y: 0, w, h })]);
+  r.fe.serviceGpu(0);
+  assertEquals(updates(r.fe), [{ x: 0, y: 0, w, h }]);
+  checkSurface(r.fe, w, h, pattern);
+});
