@@ -118,81 +118,123 @@ interface SizeResult {
   cpuMsPerFullFlushP90: number;
 }
 
-async function run(kind: string): Promise<SizeResult[]> {
+/** One back-end with its own front-end double, set up for a frame size. */
+interface Rig {
+  kind: string;
+  proc: Deno.ChildProcess;
+  fe: FrontendDouble;
+  fb: GuestFb;
+  id: number;
+  w: number;
+  h: number;
+  small: number[];
+  smallBytes: number;
+  fullLat: number[];
+  fullCpu: number[];
+  fullBytes: number;
+}
+
+async function connect(kind: string): Promise<{ proc: Deno.ChildProcess; fe: FrontendDouble }> {
   const sock = `/tmp/vesper-gpu2d-bench-${kind}-${Deno.pid}.sock`;
   const proc = await startBackend(kind, sock);
   const fe = new FrontendDouble({ memSize: 256 * 1024 * 1024 }, StreamSocket.connect(sock));
-  const out: SizeResult[] = [];
-  try {
-    fe.handshake();
-    let id = 1;
-    for (const [w, h] of [[1280, 800], [1920, 1080]]) {
-      const fb = new GuestFb(fe, w, h);
-      const full = { x: 0, y: 0, w, h };
-      fe.command([create2d(id, FORMAT_B8G8R8X8_UNORM, w, h)]);
-      fe.command([attachBacking(id, fb.entries())]);
-      fe.command([setScanout(0, id, full)]);
-      fb.fill(0, 0, w, h, (x, y) => (x * 7) ^ (y << 8));
-      const cycle = (r: typeof full): { lat: number; bytes: number } => {
-        const before = fe.gpuLog.length;
-        const nUpd = fe.gpuLog.filter((m) => m.request === GPU_MSG.UPDATE).length;
-        fe.submit(0, [transfer(id, r, r.y * fb.stride + r.x * 4)], 24, false);
-        fe.submit(0, [flush(id, r)], 24, false);
-        const t0 = performance.now();
-        fe.kick(0);
-        waitUpdates(fe, nUpd + 1);
-        const upd = fe.gpuLog.slice(before).find((m) => m.request === GPU_MSG.UPDATE)!;
-        fe.waitUsed(0, 2);
-        const bytes = fe.gpuLog.slice(before).reduce((a, m) => a + 12 + m.size, 0);
-        fe.gpuLog.length = 0;
-        return { lat: upd.recvTime - t0, bytes };
-      };
-      for (let i = 0; i < 5; i++) cycle(full); // warm-up (first SCANOUT, page faults, JIT)
-      const small: number[] = [];
-      let smallBytes = 0;
-      for (let i = 0; i < N; i++) {
-        const r = { x: (i * 64) % (w - 64), y: (i * 48) % (h - 48), w: 64, h: 48 };
-        fb.fill(r.x, r.y, 1, 1, () => i);
-        const c = cycle(r);
-        small.push(c.lat);
-        smallBytes = c.bytes;
+  fe.handshake();
+  return { proc, fe };
+}
+
+function setup(
+  r: { kind: string; proc: Deno.ChildProcess; fe: FrontendDouble },
+  id: number,
+  w: number,
+  h: number,
+): Rig {
+  const fe = r.fe;
+  const fb = new GuestFb(fe, w, h);
+  const full = { x: 0, y: 0, w, h };
+  fe.command([create2d(id, FORMAT_B8G8R8X8_UNORM, w, h)]);
+  fe.command([attachBacking(id, fb.entries())]);
+  fe.command([setScanout(0, id, full)]);
+  fb.fill(0, 0, w, h, (x, y) => (x * 7) ^ (y << 8));
+  return { ...r, fb, id, w, h, small: [], smallBytes: 0, fullLat: [], fullCpu: [], fullBytes: 0 };
+}
+
+/** One TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of `r`, kicked once; latency to the first UPDATE. */
+function cycle(
+  g: Rig,
+  r: { x: number; y: number; w: number; h: number },
+): { lat: number; bytes: number } {
+  const fe = g.fe;
+  const before = fe.gpuLog.length;
+  const nUpd = fe.gpuLog.filter((m) => m.request === GPU_MSG.UPDATE).length;
+  fe.submit(0, [transfer(g.id, r, r.y * g.fb.stride + r.x * 4)], 24, false);
+  fe.submit(0, [flush(g.id, r)], 24, false);
+  const t0 = performance.now();
+  fe.kick(0);
+  waitUpdates(fe, nUpd + 1);
+  const upd = fe.gpuLog.slice(before).find((m) => m.request === GPU_MSG.UPDATE)!;
+  fe.waitUsed(0, 2);
+  fe.serviceGpu(0);
+  const bytes = fe.gpuLog.slice(before).reduce((a, m) => a + 12 + m.size, 0);
+  fe.gpuLog.length = 0;
+  return { lat: upd.recvTime - t0, bytes };
+}
+
+// Both back-ends run side by side and the measurements alternate between
+// them, so a noisy neighbour on this shared machine hits both alike.
+const conns = [await connect("reference"), await connect("vesper")].map((c, i) => ({
+  kind: ["reference", "vesper"][i],
+  ...c,
+}));
+const results: Record<string, SizeResult[]> = { reference: [], vesper: [] };
+let nextId = 1;
+try {
+  for (const [w, h] of [[1280, 800], [1920, 1080]]) {
+    const id = nextId++;
+    const rigs = conns.map((c) => setup(c, id, w, h));
+    const full = { x: 0, y: 0, w, h };
+    for (const g of rigs) for (let i = 0; i < 5; i++) cycle(g, full); // warm-up: SCANOUT, page faults
+    for (let i = 0; i < N; i++) {
+      const r = { x: (i * 64) % (w - 64), y: (i * 48) % (h - 48), w: 64, h: 48 };
+      for (const g of rigs) {
+        g.fb.fill(r.x, r.y, 1, 1, () => i);
+        const c = cycle(g, r);
+        g.small.push(c.lat);
+        g.smallBytes = c.bytes;
       }
-      const fullLat: number[] = [];
-      const fullCpu: number[] = [];
-      let fullBytes = 0;
-      const nFull = Math.max(20, Math.floor(N / 4));
-      for (let i = 0; i < nFull; i++) {
+    }
+    const nFull = Math.max(20, Math.floor(N / 4));
+    for (let i = 0; i < nFull; i++) {
+      for (const g of rigs) {
         // The back-end sleeps in poll between cycles, so its threads' run
         // times are exact here; the median drops the odd GC or noisy neighbour.
-        const cpu0 = cpuNs(proc.pid);
-        const c = cycle(full);
-        fullCpu.push((cpuNs(proc.pid) - cpu0) / 1e6);
-        fullLat.push(c.lat);
-        fullBytes = c.bytes;
+        const cpu0 = cpuNs(g.proc.pid);
+        const c = cycle(g, full);
+        g.fullCpu.push((cpuNs(g.proc.pid) - cpu0) / 1e6);
+        g.fullLat.push(c.lat);
+        g.fullBytes = c.bytes;
       }
-      const cpu = stats(fullCpu);
-      out.push({
+    }
+    for (const g of rigs) {
+      const cpu = stats(g.fullCpu);
+      results[g.kind].push({
         size: `${w}x${h}`,
-        smallLatencyMs: stats(small),
-        fullLatencyMs: stats(fullLat),
-        bytesPerSmallFlush: smallBytes,
-        bytesPerFullFlush: fullBytes,
+        smallLatencyMs: stats(g.small),
+        fullLatencyMs: stats(g.fullLat),
+        bytesPerSmallFlush: g.smallBytes,
+        bytesPerFullFlush: g.fullBytes,
         cpuMsPerFullFlush: cpu.median,
         cpuMsPerFullFlushP90: cpu.p90,
       });
-      id++;
     }
-  } finally {
-    fe.close();
-    const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
-    await proc.status;
+  }
+} finally {
+  for (const c of conns) {
+    c.fe.close();
+    const t = setTimeout(() => c.proc.kill("SIGKILL"), 5000);
+    await c.proc.status;
     clearTimeout(t);
   }
-  return out;
 }
-
-const results: Record<string, SizeResult[]> = {};
-for (const kind of ["reference", "vesper"]) results[kind] = await run(kind);
 const f = (x: number) => x.toFixed(3);
 console.log(`gpu2d vs reference, ${N} small flushes per size (medians; p90 in brackets)`);
 console.log(

@@ -112,7 +112,7 @@ class Backing {
       const v = this.views[i];
       const inner = off - starts[i];
       const n = Math.min(len, v.byteLength - inner);
-      dst.set(v.subarray(inner, inner + n), dstOff);
+      dst.set(inner === 0 && n === v.byteLength ? v : v.subarray(inner, inner + n), dstOff);
       off += n;
       dstOff += n;
       len -= n;

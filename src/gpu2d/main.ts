@@ -79,8 +79,11 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
 
   if (!opts["no-warmup"]) {
     const t0 = performance.now();
-    warmUp();
-    log.debug(`gpu2d: warm-up took ${(performance.now() - t0).toFixed(1)} ms`);
+    const w = warmUp();
+    log.debug(
+      `gpu2d: warm-up ran ${w.commands} commands in ${(performance.now() - t0).toFixed(1)} ms`,
+    );
+    if (w.errors) log.warn(`gpu2d: ${w.errors} of ${w.commands} warm-up commands failed`);
   }
 
   let sock: StreamSocket;

@@ -34,6 +34,11 @@ export function fullFence(): void {
   Atomics.add(fenceCell, 0, 1);
 }
 
+/** The 64-bit address of descriptor `o` of `table`, for messages. */
+function hex(table: DataView, o: number): string {
+  return `0x${table.getBigUint64(o, true).toString(16)}`;
+}
+
 /** One device-readable or device-writable buffer of a chain. */
 export type Segment = GuestView;
 
@@ -171,7 +176,10 @@ export class SplitQueue {
         throw new ChainError(head, `descriptor chain longer than its table (${size}): loop?`);
       }
       const o = 16 * i;
-      const addr = table.getBigUint64(o, true);
+      // The 64-bit address as a double: exact below 2^53, and anything at or
+      // above 2^53 (hi >= 2^21) is far outside any guest memory anyway.
+      const hi = table.getUint32(o + 4, true);
+      const addr = hi < 0x200000 ? hi * 0x100000000 + table.getUint32(o, true) : -1;
       const len = table.getUint32(o + 8, true);
       const flags = table.getUint16(o + 12, true);
       const next = table.getUint16(o + 14, true);
@@ -182,12 +190,9 @@ export class SplitQueue {
         if (len === 0 || len % 16 !== 0 || len / 16 > MAX_QUEUE_SIZE) {
           throw new ChainError(head, `bad indirect table length ${len}`);
         }
-        const t = this.mem.gpaBig(addr, len);
+        const t = this.mem.gpa(addr, len);
         if (!t) {
-          throw new ChainError(
-            head,
-            `indirect table 0x${addr.toString(16)}+${len} outside guest memory`,
-          );
+          throw new ChainError(head, `indirect table ${hex(table, o)}+${len} outside guest memory`);
         }
         table = new DataView(t.buffer, t.byteOffset, t.byteLength);
         size = len / 16;
@@ -197,10 +202,8 @@ export class SplitQueue {
         continue;
       }
       if (len > 0) {
-        const v = this.mem.gpaBig(addr, len);
-        if (!v) {
-          throw new ChainError(head, `buffer 0x${addr.toString(16)}+${len} outside guest memory`);
-        }
+        const v = this.mem.gpa(addr, len);
+        if (!v) throw new ChainError(head, `buffer ${hex(table, o)}+${len} outside guest memory`);
         if (flags & VRING_DESC_F_WRITE) {
           chain.writable.push(v);
           chain.writableLen += len;
