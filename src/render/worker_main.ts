@@ -25,8 +25,8 @@ import { CaptureWriter } from "../venus/capture.ts";
  */
 export type BackendKind = "null" | "venus";
 
-/** Until the Vulkan handlers exist, undecoded is the default; VESPER_BACKEND=venus decodes. */
-export const DEFAULT_BACKEND: BackendKind = "null";
+/** Workers decode the Venus protocol unless VESPER_BACKEND=null. */
+export const DEFAULT_BACKEND: BackendKind = "venus";
 
 export function isBackendKind(s: string | undefined): s is BackendKind {
   return s === "null" || s === "venus";

@@ -403,10 +403,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   }
 
   submitFence(ring: number, seqno: number, _flags = 0): boolean {
-    if (!this.#timelines.has(ring)) {
-      this.log.error(`${this.name}: SUBMIT_FENCE on ring ${ring}: no queue bound`);
-      return false;
-    }
+    // unbound: the context logs the fatal error (ContextBackend.submitFence)
+    if (!this.#timelines.has(ring)) return false;
     this.host.retire(ring, seqno);
     return true;
   }
