@@ -34,13 +34,95 @@ import { OwnedFd } from "./fd.ts";
 
 const CMSG_HDR = 16; // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
 const MAX_FDS = 16;
-/** Buffers one send may gather (the kernel allows 1024). */
-export const MAX_IOV = 256;
+/** Buffers one sendmsg may gather (the kernel's UIO_MAXIOV). */
+export const MAX_IOV = 1024;
 const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
 
-function addr(buf: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>)));
+/**
+ * Base addresses of the ArrayBuffers we have handed to the kernel. Backing
+ * stores never move (asking for `.buffer` takes a small typed array off the
+ * V8 heap first), and UnsafePointer.of + BigInt costs ~1 µs per call, which
+ * is a lot on a path that sends one message per damage rect.
+ */
+const bases = new WeakMap<ArrayBufferLike, number>();
+
+/** The address of `view`'s first byte, as a (safe-integer) number. */
+function addr(view: Uint8Array): number {
+  const buf = view.buffer;
+  let base = bases.get(buf);
+  if (base === undefined) {
+    base = Number(
+      Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buf as ArrayBuffer))),
+    );
+    bases.set(buf, base);
+  }
+  return base + view.byteOffset;
 }
+
+/** Stores a 64-bit little-endian value given as a safe-integer number. */
+function put64(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, v >>> 0, true);
+  dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
+}
+
+/**
+ * `rows` rows of `rowBytes` bytes each, `stride` bytes apart, from
+ * `base[offset]` on: a rectangle of a larger image, sent row by row
+ * straight from where it is (one iovec per row, or one for all when the
+ * rows are contiguous) without copying it together first.
+ */
+export class Strided {
+  constructor(
+    readonly base: Uint8Array,
+    readonly offset: number,
+    readonly rowBytes: number,
+    readonly stride: number,
+    readonly rows: number,
+  ) {
+    if (
+      rowBytes > stride || offset < 0 || offset + (rows - 1) * stride + rowBytes > base.byteLength
+    ) {
+      throw new RangeError("strided rows outside their buffer");
+    }
+  }
+
+  get byteLength(): number {
+    return this.rowBytes * this.rows;
+  }
+
+  get contiguous(): boolean {
+    return this.stride === this.rowBytes;
+  }
+
+  /** Rows [from, from+count) of this one. */
+  slice(from: number, count: number): Strided {
+    return new Strided(
+      this.base,
+      this.offset + from * this.stride,
+      this.rowBytes,
+      this.stride,
+      count,
+    );
+  }
+
+  /** Copies the bytes from `skip` on into `dst` at `at`. */
+  copyTo(dst: Uint8Array, at: number, skip = 0): void {
+    if (this.contiguous) {
+      dst.set(this.base.subarray(this.offset + skip, this.offset + this.byteLength), at);
+      return;
+    }
+    let row = Math.floor(skip / this.rowBytes);
+    let inner = skip % this.rowBytes;
+    for (; row < this.rows; row++, inner = 0) {
+      const o = this.offset + row * this.stride;
+      dst.set(this.base.subarray(o + inner, o + this.rowBytes), at);
+      at += this.rowBytes - inner;
+    }
+  }
+}
+
+/** What a send gathers: plain buffers and strided rectangles. */
+export type Part = Uint8Array | Strided;
 
 /** The peer closed the stream in the middle of a message. */
 export class ShortReadError extends Error {
@@ -57,10 +139,14 @@ export class StreamSocket implements Disposable {
   #msg = new DataView(new ArrayBuffer(56));
   #iov = new DataView(new ArrayBuffer(16 * MAX_IOV));
   #ctl = new DataView(new ArrayBuffer(cmsgSpace(MAX_FDS)));
+  #ctlAddr: number;
+  #msgBytes: Uint8Array<ArrayBuffer>;
 
   constructor(fd: OwnedFd | number) {
     this.handle = typeof fd === "number" ? new OwnedFd(fd) : fd;
-    this.#msg.setBigUint64(16, addr(new Uint8Array(this.#iov.buffer)), true); // msg_iov
+    this.#msgBytes = new Uint8Array(this.#msg.buffer);
+    put64(this.#msg, 16, addr(new Uint8Array(this.#iov.buffer))); // msg_iov
+    this.#ctlAddr = addr(new Uint8Array(this.#ctl.buffer));
   }
 
   /** A connected pair, both ends CLOEXEC. */
@@ -90,7 +176,7 @@ export class StreamSocket implements Disposable {
    * byte (the caller keeps ownership of the fds), blocking until all is
    * out. Returns false when the peer is gone (EPIPE/ECONNRESET).
    */
-  send(parts: readonly Uint8Array[], fds: readonly number[] = []): boolean {
+  send(parts: readonly Part[], fds: readonly number[] = []): boolean {
     let total = 0;
     for (const p of parts) total += p.byteLength;
     let sent = 0;
@@ -107,46 +193,61 @@ export class StreamSocket implements Disposable {
   /**
    * One non-blocking sendmsg of the concatenation of `parts` from byte
    * `skip` on: returns the bytes the kernel took (0 when the socket buffer
-   * is full), or -1 when the peer is gone.
+   * is full; less than all when it filled up or the parts needed more than
+   * MAX_IOV iovecs), or -1 when the peer is gone.
    */
-  sendSome(parts: readonly Uint8Array[], skip = 0, fds: readonly number[] = []): number {
+  sendSome(parts: readonly Part[], skip = 0, fds: readonly number[] = []): number {
     return this.#sendFrom(parts, skip, fds, MSG_DONTWAIT);
   }
 
   #sendFrom(
-    parts: readonly Uint8Array[],
+    parts: readonly Part[],
     skip: number,
     fds: readonly number[],
     flags: number,
   ): number {
     if (fds.length > MAX_FDS) throw new RangeError("too many fds for one message");
     let n = 0;
-    for (const p of parts) {
+    const iov = this.#iov;
+    fill: for (const p of parts) {
       if (skip >= p.byteLength) {
         skip -= p.byteLength;
         continue;
       }
-      if (n === MAX_IOV) throw new RangeError("too many buffers for one message");
-      this.#iov.setBigUint64(n * 16, addr(p) + BigInt(skip), true);
-      this.#iov.setBigUint64(n * 16 + 8, BigInt(p.byteLength - skip), true);
+      if (p instanceof Uint8Array || p.contiguous) {
+        if (n === MAX_IOV) break;
+        const a = p instanceof Uint8Array ? addr(p) : addr(p.base) + p.offset;
+        put64(iov, n * 16, a + skip);
+        put64(iov, n * 16 + 8, p.byteLength - skip);
+        n++;
+      } else {
+        const base = addr(p.base) + p.offset;
+        let row = Math.floor(skip / p.rowBytes);
+        let inner = skip % p.rowBytes;
+        for (; row < p.rows; row++, inner = 0) {
+          if (n === MAX_IOV) break fill;
+          put64(iov, n * 16, base + row * p.stride + inner);
+          put64(iov, n * 16 + 8, p.rowBytes - inner);
+          n++;
+        }
+      }
       skip = 0;
-      n++;
     }
     if (n === 0 && fds.length === 0) return 0;
-    this.#msg.setBigUint64(24, BigInt(n), true); // msg_iovlen
+    put64(this.#msg, 24, n); // msg_iovlen
     if (fds.length > 0) {
       this.#ctl.setBigUint64(0, BigInt(CMSG_HDR + fds.length * 4), true);
       this.#ctl.setInt32(8, SOL_SOCKET, true);
       this.#ctl.setInt32(12, SCM_RIGHTS, true);
       fds.forEach((fd, i) => this.#ctl.setInt32(CMSG_HDR + i * 4, fd, true));
-      this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
-      this.#msg.setBigUint64(40, BigInt(cmsgSpace(fds.length)), true);
+      put64(this.#msg, 32, this.#ctlAddr);
+      put64(this.#msg, 40, cmsgSpace(fds.length));
     } else {
-      this.#msg.setBigUint64(32, 0n, true);
-      this.#msg.setBigUint64(40, 0n, true);
+      put64(this.#msg, 32, 0);
+      put64(this.#msg, 40, 0);
     }
     for (;;) {
-      const r = libc().sendmsg(this.fd, new Uint8Array(this.#msg.buffer), MSG_NOSIGNAL | flags);
+      const r = libc().sendmsg(this.fd, this.#msgBytes, MSG_NOSIGNAL | flags);
       if (r >= 0n) return Number(r);
       const e = errno();
       if (e === EINTR) continue;
@@ -165,16 +266,16 @@ export class StreamSocket implements Disposable {
    * (closed when no array is given).
    */
   recvSome(buf: Uint8Array, fds?: OwnedFd[]): number {
-    this.#iov.setBigUint64(0, addr(buf), true);
-    this.#iov.setBigUint64(8, BigInt(buf.byteLength), true);
-    this.#msg.setBigUint64(24, 1n, true);
-    this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
-    this.#msg.setBigUint64(40, BigInt(this.#ctl.byteLength), true);
+    put64(this.#iov, 0, addr(buf));
+    put64(this.#iov, 8, buf.byteLength);
+    put64(this.#msg, 24, 1);
+    put64(this.#msg, 32, this.#ctlAddr);
+    put64(this.#msg, 40, this.#ctl.byteLength);
     this.#msg.setInt32(48, 0, true);
     for (;;) {
       const r = libc().recvmsg(
         this.fd,
-        new Uint8Array(this.#msg.buffer),
+        this.#msgBytes,
         MSG_CMSG_CLOEXEC | MSG_DONTWAIT,
       );
       if (r >= 0n) {
@@ -197,13 +298,13 @@ export class StreamSocket implements Disposable {
   recvExact(buf: Uint8Array, fds?: OwnedFd[]): boolean {
     let got = 0;
     while (got < buf.byteLength) {
-      this.#iov.setBigUint64(0, addr(buf) + BigInt(got), true);
-      this.#iov.setBigUint64(8, BigInt(buf.byteLength - got), true);
-      this.#msg.setBigUint64(24, 1n, true);
-      this.#msg.setBigUint64(32, addr(new Uint8Array(this.#ctl.buffer)), true);
-      this.#msg.setBigUint64(40, BigInt(this.#ctl.byteLength), true);
+      put64(this.#iov, 0, addr(buf) + got);
+      put64(this.#iov, 8, buf.byteLength - got);
+      put64(this.#msg, 24, 1);
+      put64(this.#msg, 32, this.#ctlAddr);
+      put64(this.#msg, 40, this.#ctl.byteLength);
       this.#msg.setInt32(48, 0, true);
-      const r = libc().recvmsg(this.fd, new Uint8Array(this.#msg.buffer), MSG_CMSG_CLOEXEC);
+      const r = libc().recvmsg(this.fd, this.#msgBytes, MSG_CMSG_CLOEXEC);
       if (r < 0n) {
         const e = errno();
         if (e === EINTR || e === EAGAIN) continue;
@@ -224,7 +325,7 @@ export class StreamSocket implements Disposable {
   }
 
   #collectFds(out?: OwnedFd[]): void {
-    const controllen = Number(this.#msg.getBigUint64(40, true));
+    const controllen = this.#msg.getUint32(40, true); // msg_controllen (small)
     let off = 0;
     while (off + CMSG_HDR <= controllen) {
       const len = Number(this.#ctl.getBigUint64(off, true));

@@ -1,7 +1,13 @@
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
-import { ShortReadError, StreamSocket, UnixListener } from "../ffi/unix_socket.ts";
+import {
+  MAX_IOV,
+  ShortReadError,
+  StreamSocket,
+  Strided,
+  UnixListener,
+} from "../ffi/unix_socket.ts";
 
 function bytes(n: number, seed = 0): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(new ArrayBuffer(n));
@@ -101,6 +107,42 @@ Deno.test("setsockopt/getsockopt: SO_SNDBUF is set (the kernel doubles it), bad 
   L.setSockOptInt(a.fd, L.SOL_SOCKET, L.SO_SNDBUF, 65536);
   assertEquals(L.getSockOptInt(a.fd, L.SOL_SOCKET, L.SO_SNDBUF), 131072);
   assertThrows(() => L.setSockOptInt(a.fd, L.SOL_SOCKET, 9999, 1), /setsockopt/);
+  a.close();
+  b.close();
+});
+
+Deno.test("Strided parts send rows of a larger image without copying; copyTo matches", () => {
+  const [a, b] = StreamSocket.pair();
+  const img = bytes(100 * 40, 5); // 100-byte rows, 40 rows
+  const rect = new Strided(img, 3 * 100 + 10, 24, 100, 30); // 24 bytes from x=10, rows 3..32
+  const want = new Uint8Array(rect.byteLength);
+  for (let r = 0; r < 30; r++) {
+    want.set(img.subarray((3 + r) * 100 + 10, (3 + r) * 100 + 34), r * 24);
+  }
+  const head = bytes(4, 9);
+  assert(a.send([head, rect, rect.slice(29, 1)]));
+  const got = new Uint8Array(new ArrayBuffer(4 + rect.byteLength + 24));
+  assert(b.recvExact(got));
+  assertEquals(got.subarray(4, 4 + rect.byteLength), want);
+  assertEquals(got.subarray(4 + rect.byteLength), want.subarray(29 * 24));
+  const copy = new Uint8Array(rect.byteLength);
+  rect.copyTo(copy, 0, 0);
+  assertEquals(copy, want);
+  const tail = new Uint8Array(rect.byteLength - 50);
+  rect.copyTo(tail, 0, 50);
+  assertEquals(tail, want.subarray(50));
+  assertThrows(() => new Strided(img, 0, 101, 100, 2), RangeError);
+  assertThrows(() => new Strided(img, 3900, 100, 100, 2), RangeError);
+  // More rows than iovecs: sendSome takes a prefix, send finishes the rest.
+  const many = new Strided(
+    new Uint8Array(new ArrayBuffer(2 * (MAX_IOV + 10))),
+    0,
+    1,
+    2,
+    MAX_IOV + 10,
+  );
+  assertEquals(a.sendSome([many]), MAX_IOV);
+  assert(a.send([many], []) && b.recvExact(new Uint8Array(new ArrayBuffer(2 * MAX_IOV + 10))));
   a.close();
   b.close();
 });

@@ -10,6 +10,7 @@
  * pixels in), so a flush is a copy of rows, or no copy at all when the rect
  * spans whole rows.
  */
+import { Strided } from "../../ffi/unix_socket.ts";
 import type { Logger } from "../log.ts";
 import { BYTES_PER_PIXEL, convertInPlace, FORMATS, type Swizzle } from "./formats.ts";
 import type { GuestMemory } from "./guest_memory.ts";
@@ -164,7 +165,6 @@ export class Gpu2D {
   hostMem = 0;
   #resp = new Uint8Array(new ArrayBuffer(G.EDID_RESP_SIZE));
   #respView = new DataView(this.#resp.buffer);
-  #out = new Uint8Array(new ArrayBuffer(64 * 1024));
   #cursorImg = new Uint8Array(new ArrayBuffer(G.CURSOR_DIM * G.CURSOR_DIM * 4));
 
   constructor(
@@ -527,18 +527,15 @@ export class Gpu2D {
     const stride = res.stride;
     const rowBytes = d.w * BYTES_PER_PIXEL;
     const n = rowBytes * d.h;
-    let pixels: Uint8Array;
-    if (d.x === 0 && d.w === res.width) {
-      pixels = res.bytes.subarray(d.y * stride, d.y * stride + n); // whole rows: no copy
-    } else {
-      if (this.#out.byteLength < n) this.#out = new Uint8Array(new ArrayBuffer(n));
-      const out = this.#out;
-      let src = d.y * stride + d.x * BYTES_PER_PIXEL;
-      for (let row = 0, dst = 0; row < d.h; row++, src += stride, dst += rowBytes) {
-        out.set(res.bytes.subarray(src, src + rowBytes), dst);
-      }
-      pixels = out.subarray(0, n);
-    }
+    // The rect's rows where they lie in the host copy: sent without copying
+    // (one iovec per row, or one for all when they span whole rows).
+    const pixels = new Strided(
+      res.bytes,
+      d.y * stride + d.x * BYTES_PER_PIXEL,
+      rowBytes,
+      stride,
+      d.h,
+    );
     const ux = d.x - s.rect.x;
     const uy = d.y - s.rect.y;
     const kick = this.kickTime;

@@ -28,7 +28,7 @@ import {
   SO_SNDBUFFORCE,
   SOL_SOCKET,
 } from "../../ffi/libc.ts";
-import { StreamSocket } from "../../ffi/unix_socket.ts";
+import { type Part, StreamSocket, Strided } from "../../ffi/unix_socket.ts";
 import type { Logger } from "../log.ts";
 
 export const GPU_GET_PROTOCOL_FEATURES = 1;
@@ -149,7 +149,7 @@ export class GpuSocket {
    * Sends header + parts; what QEMU does not take within SEND_WAIT_MS is
    * queued (copied). `done` runs once the last byte is in the socket.
    */
-  #write(parts: Uint8Array[], done?: () => void): boolean {
+  #write(parts: Part[], done?: () => void): boolean {
     if (this.#closed) return false;
     let total = 0;
     for (const p of parts) total += p.byteLength;
@@ -179,7 +179,8 @@ export class GpuSocket {
           skip -= p.byteLength;
           continue;
         }
-        rest.set(skip ? p.subarray(skip) : p, off);
+        if (p instanceof Strided) p.copyTo(rest, off, skip);
+        else rest.set(skip ? p.subarray(skip) : p, off);
         off += p.byteLength - skip;
         skip = 0;
       }
@@ -270,9 +271,10 @@ export class GpuSocket {
 
   /**
    * One dirty rect as UPDATE messages of at most `bandRows` whole rows each
-   * (see MAX_UPDATE_BYTES in device.ts). `pixels` are the rect's w×h×4
-   * x8r8g8b8 bytes; they go out where they are, all bands in one sendmsg
-   * (one per 120 bands), so the reader is woken once, not per band.
+   * (see MAX_UPDATE_BYTES in device.ts). `pixels` are the rect's h rows of
+   * w×4 x8r8g8b8 bytes where they lie in the host copy of the resource;
+   * they go out from there (no copy), all bands in one sendmsg (one per
+   * 120 bands), so the reader is woken once, not per band.
    * `done` runs once the last byte is in the socket. Returns the number of
    * messages, or -1 when the display is gone.
    */
@@ -282,7 +284,7 @@ export class GpuSocket {
     y: number,
     w: number,
     h: number,
-    pixels: Uint8Array,
+    pixels: Strided,
     bandRows: number,
     done?: () => void,
   ): number {
@@ -291,7 +293,7 @@ export class GpuSocket {
     const bands = Math.ceil(h / bandRows);
     const hdrs = new Uint8Array(new ArrayBuffer((GPU_HDR_SIZE + GPU_UPDATE_HDR) * bands));
     const dv = new DataView(hdrs.buffer);
-    const parts: Uint8Array[] = [];
+    const parts: Part[] = [];
     for (let b = 0; b < bands; b++) {
       const by = b * bandRows;
       const bh = Math.min(bandRows, h - by);
@@ -306,7 +308,7 @@ export class GpuSocket {
       dv.setUint32(o + 28, bh, true);
       parts.push(
         hdrs.subarray(o, o + GPU_HDR_SIZE + GPU_UPDATE_HDR),
-        pixels.subarray(by * rowBytes, (by + bh) * rowBytes),
+        pixels.slice(by, bh),
       );
       const last = b === bands - 1;
       if (parts.length >= 240 || last) {
