@@ -5,6 +5,7 @@ import { spawnWithFd } from "../../ffi/spawn.ts";
 import { StreamSocket } from "../../ffi/unix_socket.ts";
 import { gpu2dMain } from "../../src/gpu2d/main.ts";
 import { Logger } from "../../src/log.ts";
+import { PERMISSION_FLAGS } from "../../src/permissions.ts";
 import { FORMAT_B8G8R8X8_UNORM } from "../../src/gpu2d/formats.ts";
 import * as G from "../../src/gpu2d/virtio_gpu.ts";
 import {
