@@ -421,16 +421,9 @@ export class Gpu2D {
     }
     s.resourceId = rid;
     s.rect = r;
-    if (s.shownW !== r.w || s.shownH !== r.h) {
-      // QEMU makes a new, blank surface for every SCANOUT message: only send
-      // one when the size changes, and repaint it fully on the next flush.
-      s.shownW = r.w;
-      s.shownH = r.h;
-      s.needsFull = true;
-      this.display?.scanout(sid, r.w, r.h);
-      s.counters.scanouts++;
-      this.#emit({ kind: "scanout", scanout: sid, w: r.w, h: r.h });
-    }
+    // QEMU makes a new, blank surface for every SCANOUT message: only send
+    // one when the size changes, and repaint it fully on the next flush.
+    if (s.shownW !== r.w || s.shownH !== r.h) this.#announce(s);
     this.#emit({
       kind: "command",
       cmd: "SET_SCANOUT",
@@ -438,6 +431,18 @@ export class Gpu2D {
       rect: r,
       result: "OK_NODATA",
     });
+  }
+
+  /** Sends SCANOUT for `s`'s current rect; the next flush repaints it fully. */
+  #announce(s: Scanout): void {
+    const disp = this.display;
+    if (!disp || disp.closed) return;
+    s.shownW = s.rect.w;
+    s.shownH = s.rect.h;
+    s.needsFull = true;
+    disp.scanout(s.id, s.rect.w, s.rect.h);
+    s.counters.scanouts++;
+    this.#emit({ kind: "scanout", scanout: s.id, w: s.rect.w, h: s.rect.h });
   }
 
   #transfer(dv: DataView): void {
@@ -511,6 +516,11 @@ export class Gpu2D {
     });
     for (const s of this.scanouts) {
       if (s.resourceId !== id) continue;
+      if (s.shownW !== s.rect.w || s.shownH !== s.rect.h) {
+        // This display connection has no surface for the scanout yet (QEMU
+        // handed us a new display socket): make one, and paint all of it.
+        this.#announce(s);
+      }
       let d = G.intersect(r, s.rect);
       if (s.needsFull) d = s.rect;
       if (!d) continue;

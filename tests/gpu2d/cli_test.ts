@@ -55,10 +55,12 @@ Deno.test({
     const stats = `${dir}/stats.json`;
     const [mine, theirs] = StreamSocket.pair();
     const pid = spawnWithFd(
+      // With exactly the permissions the vesper binary has.
       [
         Deno.execPath(),
         "run",
-        "-A",
+        "--no-prompt",
+        ...PERMISSION_FLAGS,
         `${ROOT}tools/gpu2d/vesper_gpu2d.ts`,
         "--fd",
         "3",

@@ -1,6 +1,7 @@
 /** VM-free protocol tests: the back-end against the TypeScript front-end double. */
 import { assert, assertEquals } from "../support/assert.ts";
 import * as G from "../../src/gpu2d/virtio_gpu.ts";
+import { StreamSocket } from "../../ffi/unix_socket.ts";
 import * as V from "../../src/gpu2d/vhost_user.ts";
 import { FORMAT_B8G8R8X8_UNORM } from "../../src/gpu2d/formats.ts";
 import { MAX_UPDATE_BYTES } from "../../src/gpu2d/device.ts";
@@ -255,4 +256,33 @@ Deno.test("maxUpdateBytes 0 sends a big rect as one UPDATE", () => {
   r.fe.serviceGpu(0);
   assertEquals(updates(r.fe), [{ x: 0, y: 0, w, h }]);
   checkSurface(r.fe, w, h, pattern);
+});
+
+Deno.test("a new display socket gets a SCANOUT and a full repaint before the next damage", () => {
+  using r = rig();
+  const fe = r.fe;
+  const fb = setupFb(r, 64, 32);
+  fb.fill(0, 0, 64, 32, pattern);
+  fe.command([transfer(1, { x: 0, y: 0, w: 64, h: 32 }, 0)]);
+  fe.command([flush(1, { x: 0, y: 0, w: 64, h: 32 })]);
+  fe.serviceGpu(0);
+  // QEMU stops and starts the device: a fresh display channel, no surface yet.
+  const [mine, theirs] = StreamSocket.pair();
+  fe.send(V.REQ.GPU_SET_SOCKET, new Uint8Array(0), [theirs.fd]);
+  theirs.close();
+  fe.gpu!.close();
+  fe.gpu = mine;
+  fe.surfaces.clear();
+  for (let i = 0; i < 4; i++) { // let the back-end take the new socket and greet QEMU
+    fe.pump();
+    fe.serviceGpu(0);
+  }
+  fe.gpuLog.length = 0;
+  fe.command([flush(1, { x: 8, y: 8, w: 4, h: 4 })]);
+  fe.serviceGpu(0);
+  assertEquals(fe.gpuLog.filter((m) => m.request === GPU_MSG.SCANOUT).map((m) => m.rect), [
+    { x: 0, y: 0, w: 64, h: 32 },
+  ]);
+  assertEquals(updates(fe), [{ x: 0, y: 0, w: 64, h: 32 }]);
+  checkSurface(fe, 64, 32, pattern);
 });
