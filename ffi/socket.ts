@@ -17,23 +17,19 @@ import {
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
   MSG_TRUNC,
-  SCM_RIGHTS,
   shutdown,
   SOCK_CLOEXEC,
   SOCK_SEQPACKET,
   socketpair,
   socketType,
-  SOL_SOCKET,
 } from "./libc.ts";
 import { OwnedFd } from "./fd.ts";
+import { cmsgSpace, readRights, writeRights } from "./cmsg.ts";
 
 /** Most fds one message may carry (RENDER_SOCKET_MAX_FD_COUNT). */
 export const MAX_FDS_PER_MESSAGE = 8;
 /** Most fds `send` attaches (more than receivers accept, so tests can overfill). */
 export const MAX_FDS_TO_SEND = 32;
-
-const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type;
-const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
 
 /** What one recvmsg delivered. */
 export interface Received {
@@ -101,13 +97,9 @@ export class SeqpacketSocket implements Disposable {
     if (fds.length > MAX_FDS_TO_SEND) throw new RangeError("too many fds for one message");
     this.#setIov(data, data.byteLength);
     if (fds.length > 0) {
-      const len = CMSG_HDR + fds.length * 4;
-      this.#ctlView.setBigUint64(0, BigInt(len), true);
-      this.#ctlView.setInt32(8, SOL_SOCKET, true);
-      this.#ctlView.setInt32(12, SCM_RIGHTS, true);
-      fds.forEach((fd, i) => this.#ctlView.setInt32(CMSG_HDR + i * 4, fd, true));
+      const controllen = writeRights(this.#ctlView, fds);
       this.#msgView.setBigUint64(32, ptrValue(this.#ctl), true);
-      this.#msgView.setBigUint64(40, BigInt(cmsgSpace(fds.length)), true);
+      this.#msgView.setBigUint64(40, BigInt(controllen), true);
     } else {
       this.#msgView.setBigUint64(32, 0n, true);
       this.#msgView.setBigUint64(40, 0n, true);
@@ -158,20 +150,7 @@ export class SeqpacketSocket implements Disposable {
     const msgFlags = this.#msgView.getInt32(48, true);
     const fds: OwnedFd[] = [];
     const controllen = Number(this.#msgView.getBigUint64(40, true));
-    // Walk every SCM_RIGHTS header the kernel filled in.
-    let off = 0;
-    while (off + CMSG_HDR <= controllen) {
-      const len = Number(this.#ctlView.getBigUint64(off, true));
-      if (len < CMSG_HDR || off + len > controllen) break;
-      const level = this.#ctlView.getInt32(off + 8, true);
-      const type = this.#ctlView.getInt32(off + 12, true);
-      if (level === SOL_SOCKET && type === SCM_RIGHTS) {
-        for (let p = off + CMSG_HDR; p + 4 <= off + len; p += 4) {
-          fds.push(new OwnedFd(this.#ctlView.getInt32(p, true)));
-        }
-      }
-      off += (len + 7) & ~7;
-    }
+    readRights(this.#ctlView, controllen, (fd) => fds.push(new OwnedFd(fd)));
     if (n === 0n && fds.length === 0 && (msgFlags & MSG_TRUNC) === 0) {
       // SOCK_SEQPACKET: a zero-length read with nothing attached is EOF.
       return null;

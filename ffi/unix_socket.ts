@@ -22,21 +22,18 @@ import {
   MSG_CMSG_CLOEXEC,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
-  SCM_RIGHTS,
   shutdown,
   SOCK_CLOEXEC,
   SOCK_STREAM,
   socket,
   socketpair,
-  SOL_SOCKET,
 } from "./libc.ts";
 import { OwnedFd } from "./fd.ts";
+import { cmsgSpace, readRights, writeRights } from "./cmsg.ts";
 
-const CMSG_HDR = 16; // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
 const MAX_FDS = 16;
 /** Buffers one sendmsg may gather (the kernel's UIO_MAXIOV). */
 export const MAX_IOV = 1024;
-const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
 
 /**
  * Base addresses of the ArrayBuffers we have handed to the kernel. Backing
@@ -236,12 +233,9 @@ export class StreamSocket implements Disposable {
     if (n === 0 && fds.length === 0) return 0;
     put64(this.#msg, 24, n); // msg_iovlen
     if (fds.length > 0) {
-      this.#ctl.setBigUint64(0, BigInt(CMSG_HDR + fds.length * 4), true);
-      this.#ctl.setInt32(8, SOL_SOCKET, true);
-      this.#ctl.setInt32(12, SCM_RIGHTS, true);
-      fds.forEach((fd, i) => this.#ctl.setInt32(CMSG_HDR + i * 4, fd, true));
+      const controllen = writeRights(this.#ctl, fds);
       put64(this.#msg, 32, this.#ctlAddr);
-      put64(this.#msg, 40, cmsgSpace(fds.length));
+      put64(this.#msg, 40, controllen);
     } else {
       put64(this.#msg, 32, 0);
       put64(this.#msg, 40, 0);
@@ -326,21 +320,11 @@ export class StreamSocket implements Disposable {
 
   #collectFds(out?: OwnedFd[]): void {
     const controllen = this.#msg.getUint32(40, true); // msg_controllen (small)
-    let off = 0;
-    while (off + CMSG_HDR <= controllen) {
-      const len = Number(this.#ctl.getBigUint64(off, true));
-      if (len < CMSG_HDR || off + len > controllen) break;
-      if (this.#ctl.getInt32(off + 8, true) === SOL_SOCKET) {
-        if (this.#ctl.getInt32(off + 12, true) === SCM_RIGHTS) {
-          for (let p = off + CMSG_HDR; p + 4 <= off + len; p += 4) {
-            const fd = new OwnedFd(this.#ctl.getInt32(p, true));
-            if (out) out.push(fd);
-            else fd.close();
-          }
-        }
-      }
-      off += (len + 7) & ~7;
-    }
+    readRights(this.#ctl, controllen, (raw) => {
+      const fd = new OwnedFd(raw);
+      if (out) out.push(fd);
+      else fd.close();
+    });
   }
 
   /** Wakes a blocked peer with EOF. */
