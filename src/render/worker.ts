@@ -137,7 +137,7 @@ class ProcessWorker extends Assignable implements WorkerHandle {
     this.dropClientEnd();
     const how = st.signal !== null ? `killed by signal ${st.signal}` : `exited with ${st.code}`;
     const level = st.code === 0 ? "debug" : "warn";
-    this.#log[level](`worker ${this.pid} (ctx ${this.ctxId}) ${how}`);
+    this.#log[level](`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) ${how}`);
   }
 
   destroy(): Promise<void> {
@@ -181,13 +181,13 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     });
     this.#done = new Promise((resolve) => {
       this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
-        this.#log.debug(`thread worker (ctx ${this.ctxId}) ended: ${e.data.how}`);
+        this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${e.data.how}`);
         this.#finish();
         resolve();
       };
       this.#worker.onerror = (e) => {
         e.preventDefault();
-        this.#log.error(`thread worker (ctx ${this.ctxId}) failed: ${e.message}`);
+        this.#log.error(`thread worker (ctx ${this.ctxId ?? "spare"}) failed: ${e.message}`);
         this.#finish();
         resolve();
       };
@@ -216,7 +216,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.#log.warn(`thread worker (ctx ${this.ctxId}) did not end in time; terminating`);
+        this.#log.warn(`thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`);
         resolve();
       }, THREAD_JOIN_TIMEOUT_MS);
     });
