@@ -216,7 +216,9 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.#log.warn(`thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`);
+        this.#log.warn(
+          `thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`,
+        );
         resolve();
       }, THREAD_JOIN_TIMEOUT_MS);
     });
