@@ -14,6 +14,8 @@ root="${VESPER_CHROOT:-/var/cache/vesper/trixie}"
 repo="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 mirror="${VESPER_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 packages="virgl-server mesa-vulkan-drivers vulkan-tools libvulkan1"
+# the toolchain the workload programs (tests/workloads, bench) are built with
+tool_packages="gcc libc6-dev libvulkan-dev glslang-tools"
 
 log() { echo "setup-chroot: $*" >&2; }
 
@@ -45,6 +47,13 @@ fi
 
 mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+
+if [ ! -e "$root/.vesper-tools-ready" ]; then
+  log "installing $tool_packages"
+  chroot "$root" /bin/sh -c \
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $tool_packages" >&2
+  touch "$root/.vesper-tools-ready"
+fi
 mkdir -p "$root$repo" "$root/run/xdg"
 mountpoint -q "$root$repo" || mount --bind "$repo" "$root$repo"
 echo "$root"
