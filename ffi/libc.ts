@@ -70,6 +70,7 @@ export const WNOHANG = 1;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 export const PR_SET_PDEATHSIG = 1;
+export const PR_SET_TIMERSLACK = 29;
 
 export const POSIX_SPAWN_SETSIGDEF = 0x04;
 export const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -283,6 +284,81 @@ export function poll(fds: PollFd[], timeoutMs: number): number {
   const n = check("poll", () => libc().poll(buf, BigInt(fds.length), timeoutMs));
   pollResults(buf, fds);
   return n;
+}
+
+/** Fills a struct timespec (16 bytes) from a non-negative timeout in (fractional) milliseconds. */
+function setTimespec(dv: DataView, timeoutMs: number): void {
+  const ns = Math.round(timeoutMs * 1e6);
+  const sec = Math.floor(ns / 1e9);
+  dv.setBigInt64(0, BigInt(sec), true);
+  dv.setBigInt64(8, BigInt(ns - sec * 1e9), true);
+}
+
+/**
+ * ppoll(2) with a fractional-millisecond timeout (< 0: wait forever, 0: just
+ * look). Fills `revents`; returns the number of ready fds, 0 on timeout or
+ * when a signal interrupted the wait (callers re-check and wait again).
+ */
+export function ppoll(fds: PollFd[], timeoutMs: number): number {
+  const buf = pollBuffer(fds);
+  const ts = new Uint8Array(16);
+  if (timeoutMs >= 0) setTimespec(new DataView(ts.buffer), timeoutMs);
+  const n = libc().ppoll(buf, BigInt(fds.length), timeoutMs >= 0 ? ts : null, null);
+  if (n === -1) {
+    const e = errno();
+    if (e === EINTR) return 0;
+    throw new LibcError("ppoll", e);
+  }
+  pollResults(buf, fds);
+  return n;
+}
+
+/**
+ * One fd waited on again and again with ppoll(2) (a context loop's socket):
+ * the pollfd and timespec live in buffers allocated once, so a wait makes no
+ * garbage.
+ */
+export class FdWait {
+  #pfd = new Uint8Array(new ArrayBuffer(8));
+  #pfdView = new DataView(this.#pfd.buffer);
+  #ts = new Uint8Array(new ArrayBuffer(16));
+  #tsView = new DataView(this.#ts.buffer);
+
+  constructor(readonly fd: number, readonly events: number) {
+    this.#pfdView.setInt32(0, fd, true);
+    this.#pfdView.setInt16(4, events, true);
+  }
+
+  /**
+   * Waits up to `timeoutMs` (fractional; < 0: forever; 0: just look) for the
+   * events (POLLHUP/POLLERR/POLLNVAL are always reported). Returns revents,
+   * 0 on timeout or when a signal interrupted the wait.
+   */
+  wait(timeoutMs: number): number {
+    this.#pfdView.setInt16(6, 0, true);
+    if (timeoutMs >= 0) setTimespec(this.#tsView, timeoutMs);
+    const n = libc().ppoll(this.#pfd, 1n, timeoutMs >= 0 ? this.#ts : null, null);
+    if (n === -1) {
+      const e = errno();
+      if (e === EINTR) return 0;
+      throw new LibcError("ppoll", e);
+    }
+    return n === 0 ? 0 : this.#pfdView.getUint16(6, true);
+  }
+}
+
+/** Sleeps `ms` (fractional) on this thread (ppoll without fds; a signal may end it early). */
+export function sleepMs(ms: number): void {
+  if (ms > 0) ppoll([], ms);
+}
+
+/**
+ * PR_SET_TIMERSLACK for the calling thread: how late (ns) the kernel may
+ * wake its timed sleeps (default 50 µs). A ring poller sleeping 10 µs wants
+ * a few µs.
+ */
+export function setTimerSlack(ns: number): void {
+  check("prctl(PR_SET_TIMERSLACK)", () => libc().prctl(PR_SET_TIMERSLACK, BigInt(ns)));
 }
 
 /**

@@ -105,6 +105,15 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  ppoll: {
+    parameters: [
+      "buffer", /* struct pollfd *fds */
+      "u64", /* nfds_t nfds */
+      "buffer", /* const struct timespec *tmo_p (NULL: wait forever) */
+      "pointer", /* const sigset_t *sigmask (NULL: keep the mask) */
+    ],
+    result: "i32",
+  },
   /** The same poll(2), run on a helper thread so the event loop keeps turning. */
   poll_async: {
     name: "poll",
