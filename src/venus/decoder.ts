@@ -109,6 +109,8 @@ export class VenusDecoder implements CommandDispatch {
     return this.reply.active;
   }
   replyBegin(): VenusWriter | null {
+    // a yielding command is retried later: it replies then, not now
+    if (this.yieldRequested) return null;
     const w = this.reply.begin();
     if (w === null) this.r.fail("reply requested without a reply stream");
     return w;

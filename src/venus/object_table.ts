@@ -11,6 +11,8 @@ export interface ObjectEntry {
   readonly type: number;
   /** whatever the backend binds to the id (a native handle, a JS object) */
   host: unknown;
+  /** id of the object it was created from (device, pool, instance), 0 if none */
+  readonly parent: number;
 }
 
 export class ObjectTable {
@@ -44,11 +46,23 @@ export class ObjectTable {
   }
 
   /** Registers a new object; returns an error message on id 0 or a duplicate id. */
-  create(type: number, id: number, host: unknown = null): string | null {
+  create(type: number, id: number, host: unknown = null, parent = 0): string | null {
     if (id === 0 || !Number.isSafeInteger(id) || id < 0) return `invalid object id ${id}`;
     if (this.#map.has(id)) return `invalid object id ${id} (already in use)`;
-    this.#map.set(id, { type, host });
+    this.#map.set(id, { type, host, parent });
     return null;
+  }
+
+  /** Ids of the objects created from `parent` (direct children), in creation order. */
+  children(parent: number): number[] {
+    const out: number[] = [];
+    for (const [id, e] of this.#map) if (e.parent === parent) out.push(id);
+    return out;
+  }
+
+  /** Every [id, entry], in creation order. */
+  entries(): IterableIterator<[number, ObjectEntry]> {
+    return this.#map.entries();
   }
 
   /** Removes an object; returns an error message when it is unknown or of another type. */

@@ -9,6 +9,7 @@
 import { loadRegistry } from "./venus_registry.ts";
 import { DISPATCHABLE, isExtensible, isOutput, Model } from "./venus_model.ts";
 import { BANNER, Emitter, SampleEmitter } from "./venus_emit.ts";
+import { NativeEmitter } from "./venus_native.ts";
 import type { CommandDef } from "./venus_registry.ts";
 
 /** Commands vkr 1.1.0 never executes (venus-wire.md appendix A): no handler → fatal. */
@@ -73,6 +74,10 @@ export const VK_MESA_VENUS_PROTOCOL_SPEC_VERSION = ${reg.specVersions.venusProto
 export const MAX_COMMAND_TYPE = ${Math.max(...reg.commands.map((c) => c.id))};
 /** extension numbers of the protocol (the 1.1.0 capset's vk_extension_mask1) */
 export const PROTOCOL_EXTENSIONS: readonly number[] = ${JSON.stringify(reg.extensionNumbers)};
+/** name → spec version of the protocol's extensions (what vkr clamps device extensions to) */
+export const PROTOCOL_EXTENSION_SPECS: Readonly<Record<string, number>> = ${
+      JSON.stringify(Object.fromEntries([...reg.extensionSpecs].sort()))
+    };
 `);
     L.push("/** VkCommandTypeEXT by command name (aliases included). */");
     L.push("export const COMMAND_TYPE = {");
@@ -264,6 +269,109 @@ export class NoopHandlers implements VenusHandlers {
     L.push(...methods);
     L.push("}");
     files["noop.ts"] = L.join("\n");
+  }
+
+  // ---- native.ts + vulkan.ts (the Vulkan backend's marshalling and passthrough calls)
+  {
+    const ne = new NativeEmitter(model, em);
+    const outs = [...model.out].sort().map((n) => reg.structs.get(n)!)
+      .filter((s, i, a) => a.indexOf(s) === i);
+    const L: string[] = [head()];
+    L.push(`/**
+ * C layouts (LP64) and marshallers of the protocol structs: nw_* write a
+ * decoded struct into an Arena, nwo_* prepare an output struct (sType, pNext
+ * chain, the members the request carried), nr_* read the driver's answer
+ * back into the reply object, nwu_/nru_ the same for unions.
+ */`);
+    L.push(`import type { Arena } from "../vulkan/arena.ts";`);
+    for (const s of structs) L.push(ne.structWriter(s));
+    for (const s of outs) {
+      if (!s.union) L.push(ne.structOutWriter(s));
+      L.push(ne.structReader(s));
+    }
+    L.push(ne.chainFns(structs, outs));
+    L.push(`/** sizeof/alignof of every protocol struct (tests compare them with the C compiler). */
+export const LAYOUTS: Record<string, [number, number]> = {
+${structs.map((s) => `${s.name}: [${ne.layout(s).size}, ${ne.layout(s).align}],`).join("\n")}
+};`);
+    files["native.ts"] = L.join("\n\n");
+
+    const V: string[] = [head()];
+    V.push(`/**
+ * The Vulkan passthrough: for every command vkr dispatches on a dispatchable
+ * handle, marshal the decoded arguments into the stream's Arena, call the
+ * host driver's entry point, read outputs back into the reply objects, and
+ * bind/unbind created/destroyed object ids. src/venus/vulkan/ overrides the
+ * commands that need more (instance, physical devices, memory, waits …).
+ */`);
+    V.push(`import { ARENA_FULL, type Arena } from "../vulkan/arena.ts";
+import { NoopHandlers } from "./noop.ts";
+import * as N from "./native.ts";
+import type {
+${
+      [
+        ...new Set(
+          reg.commands.flatMap((c) =>
+            c.params.map((p) => em.paramTs(c, p).match(/\b(Vk\w+|Ref|U64)\b/g) ?? []).flat()
+          ),
+        ),
+      ].sort().join(",\n")
+    }
+} from "./types.ts";
+import type { Span } from "../span.ts";
+
+/** A native entry point, called with marshalled arguments. */
+// deno-lint-ignore no-explicit-any
+export type NativeFn = (...args: any[]) => any;
+
+/** Entry points of one instance or device, resolved on first use. */
+export interface FnTable {
+  readonly fns: (NativeFn | null | undefined)[];
+  resolve(id: number): NativeFn | null;
+}
+
+/** The host side of a dispatchable object. */
+export interface Dispatchable {
+  readonly h: number | bigint;
+  readonly t: FnTable;
+}`);
+    const cmds = reg.commands.filter((c) =>
+      !NOT_DISPATCHED.includes(c.id) && !c.name.endsWith("MESA") &&
+      DISPATCHABLE.has(c.params[0]?.type)
+    );
+    V.push(`/** FFI signature of each command, by command type. */
+export const FFI: Record<number, { names: string[]; device: boolean; parameters: string[]; result: string }> = {
+${
+      cmds.map((c) =>
+        `${c.id}: { names: ${JSON.stringify(c.names)}, device: ${
+          ["VkDevice", "VkQueue", "VkCommandBuffer"].includes(c.params[0].type)
+        }, parameters: [${c.params.map((p) => ne.ffiType(p)).join(", ")}], result: ${
+          ne.ffiRet(c)
+        } },`
+      ).join("\n")
+    }
+};`);
+    V.push(`export abstract class VulkanCommands extends NoopHandlers {
+  /** false: no host Vulkan — every command falls back to the no-op handlers (protocol tests) */
+  abstract readonly native: boolean;
+  /** marshalling memory of this stream */
+  abstract readonly arena: Arena;
+  /** the host side of a dispatchable object id (validated by the decoder) */
+  abstract disp(id: number): Dispatchable;
+  /** host handle of a non-dispatchable object id (0 → 0) */
+  abstract hh(id: number): number | bigint;
+  /** binds a created object id to its host handle */
+  abstract bind(type: number, id: number, host: number | bigint, parent: number, d: Dispatchable): void;
+  /** the host lacks the entry point of command type \`id\` */
+  abstract missing(id: number): number;
+  /** forgets every object whose parent is \`id\` (recursively) */
+  abstract dropChildren(id: number): void;
+`);
+    for (const c of cmds) {
+      V.push(ne.commandMethod(c).replace(/(?<![.\w])(nw|nwo|nr|nru|nwu)_(Vk\w+)/g, "N.$1_$2"));
+    }
+    V.push("}");
+    files["vulkan.ts"] = V.join("\n\n");
   }
 
   // ---- tools.ts

@@ -71,6 +71,8 @@ export interface Registry {
   /** extension numbers of the protocol (from the 1.1.0 capset mask) */
   extensionNumbers: number[];
   extensionNames: string[];
+  /** spec version of each protocol extension (its *_SPEC_VERSION enum) */
+  extensionSpecs: Map<string, number>;
   vkHeaderVersion: number;
   specVersions: { commandSerialization: number; venusProtocol: number };
 }
@@ -382,6 +384,7 @@ export async function loadRegistry(dir: string): Promise<Registry> {
   const haveFeature = new Set<string>();
   const protocolStructs = new Set<string>();
   const extensionNames: string[] = [];
+  const extensionSpecs = new Map<string, number>();
 
   const features = children(vk, "feature").filter((f) => apiOk(attrs(f)));
   for (const f of features) {
@@ -403,6 +406,14 @@ export async function loadRegistry(dir: string): Promise<Registry> {
         protocolExts.push(e);
         haveFeature.add(a.name);
         extensionNames.push(a.name);
+        for (const r of children(e, "require")) {
+          for (const en of children(r, "enum")) {
+            const ea = attrs(en);
+            if (ea.name?.endsWith("_SPEC_VERSION") && ea.value) {
+              extensionSpecs.set(a.name, Number(ea.value));
+            }
+          }
+        }
       }
     }
   }
@@ -593,6 +604,7 @@ export async function loadRegistry(dir: string): Promise<Registry> {
     protocolStructs,
     extensionNumbers,
     extensionNames,
+    extensionSpecs,
     vkHeaderVersion,
     specVersions: {
       commandSerialization: verOf(ser, "VK_EXT_COMMAND_SERIALIZATION_SPEC_VERSION"),

@@ -1,0 +1,114 @@
+/**
+ * libvulkan through Deno.dlopen: the loader's two entry points, and tables
+ * of instance/device entry points resolved with vkGetInstanceProcAddr /
+ * vkGetDeviceProcAddr and called through Deno.UnsafeFnPointer.
+ *
+ * Every other Vulkan function is reached through a {@link ProcTable}; the
+ * FFI signatures of those come from the generated protocol description
+ * (src/venus/generated/vulkan.ts `FFI`): handles are passed as u64, every
+ * pointer as a usize address into the caller's marshalling arena (no
+ * pointer objects per call).
+ */
+import type { FnTable, NativeFn } from "../src/venus/generated/vulkan.ts";
+
+export const VULKAN_SYMBOLS = {
+  vkGetInstanceProcAddr: {
+    parameters: [
+      "u64", /* VkInstance instance */
+      "buffer", /* const char *pName */
+    ],
+    result: "pointer", /* PFN_vkVoidFunction */
+  },
+  vkGetDeviceProcAddr: {
+    parameters: [
+      "u64", /* VkDevice device */
+      "buffer", /* const char *pName */
+    ],
+    result: "pointer", /* PFN_vkVoidFunction */
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** FFI signature of one entry point (generated). */
+export interface ProcSignature {
+  names: readonly string[];
+  device: boolean;
+  parameters: readonly string[];
+  result: string;
+}
+
+const enc = new TextEncoder();
+const cstr = (s: string) => enc.encode(`${s}\0`);
+
+let lib: Deno.DynamicLibrary<typeof VULKAN_SYMBOLS> | null = null;
+
+/** The process's libvulkan (opened once; `VESPER_LIBVULKAN` overrides the soname). */
+export function vulkanLibrary(): Deno.DynamicLibrary<typeof VULKAN_SYMBOLS> {
+  lib ??= Deno.dlopen(Deno.env.get("VESPER_LIBVULKAN") ?? "libvulkan.so.1", VULKAN_SYMBOLS);
+  return lib;
+}
+
+/** vkGetInstanceProcAddr(instance, name) → function pointer or null. */
+export function instanceProcAddr(instance: number | bigint, name: string): Deno.PointerValue {
+  return vulkanLibrary().symbols.vkGetInstanceProcAddr(BigInt(instance), cstr(name));
+}
+
+/** vkGetDeviceProcAddr(device, name) → function pointer or null. */
+export function deviceProcAddr(device: number | bigint, name: string): Deno.PointerValue {
+  return vulkanLibrary().symbols.vkGetDeviceProcAddr(BigInt(device), cstr(name));
+}
+
+/** Wraps a function pointer with a signature into a plain callable. */
+export function nativeFn(ptr: NonNullable<Deno.PointerValue>, sig: ProcSignature): NativeFn {
+  const def = {
+    parameters: sig.parameters as Deno.NativeType[],
+    result: sig.result as Deno.NativeResultType,
+  };
+  const fp = new Deno.UnsafeFnPointer(ptr as Deno.PointerObject<typeof def>, def);
+  return fp.call.bind(fp) as NativeFn;
+}
+
+/**
+ * The entry points of one VkInstance (global when the handle is 0) or one
+ * VkDevice, resolved on first use by command type. Device-level commands
+ * (first parameter VkDevice/VkQueue/VkCommandBuffer) go through
+ * vkGetDeviceProcAddr on a device table; everything else through
+ * vkGetInstanceProcAddr. A name the driver does not know resolves to null
+ * once and stays null.
+ */
+export class ProcTable implements FnTable {
+  readonly fns: (NativeFn | null | undefined)[] = [];
+
+  constructor(
+    readonly kind: "instance" | "device",
+    readonly handle: number | bigint,
+    readonly signatures: Readonly<Record<number, ProcSignature>>,
+  ) {}
+
+  resolve(id: number): NativeFn | null {
+    const sig = this.signatures[id];
+    let fn: NativeFn | null = null;
+    if (sig) {
+      for (const name of sig.names) {
+        const p = this.kind === "device"
+          ? deviceProcAddr(this.handle, name)
+          : instanceProcAddr(this.handle, name);
+        if (p) {
+          fn = nativeFn(p, sig);
+          break;
+        }
+      }
+    }
+    this.fns[id] = fn;
+    return fn;
+  }
+
+  /** A named entry point outside the command table (vkCreateInstance, …). */
+  named(name: string, parameters: readonly string[], result: string): NativeFn | null {
+    const p = this.kind === "device"
+      ? deviceProcAddr(this.handle, name)
+      : instanceProcAddr(this.handle, name);
+    return p
+      ? nativeFn(p, { names: [name], device: this.kind === "device", parameters, result })
+      : null;
+  }
+}

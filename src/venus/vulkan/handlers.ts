@@ -1,0 +1,498 @@
+/**
+ * The Vulkan handlers of one stream: the generated passthrough
+ * (VulkanCommands) plus what vkr does beyond passing calls through
+ * (venus-runtime.md §9): instance creation rules, physical device
+ * enumeration with guest ids, extension filtering, the API version cap,
+ * device creation with the external-memory extensions the backend relies
+ * on, pools freeing their children, and waits that never block the worker.
+ *
+ * Waits (vkWaitForFences, vkWaitSemaphores, vkGetQueryPoolResults with
+ * WAIT): the host call is made with a zero timeout (or without WAIT). When
+ * the answer is "not yet" and the guest's timeout has not run out, a ring
+ * stream yields — the decoder stops before the command and the ring
+ * service retries it on a later tick — so the context socket and the other
+ * rings go on; the context stream and executed streams (which cannot be
+ * suspended) wait in short slices instead, serving the rings in between.
+ */
+import { FFI, type NativeFn, VulkanCommands } from "../generated/vulkan.ts";
+import * as N from "../generated/native.ts";
+import { PROTOCOL_EXTENSION_SPECS } from "../generated/types.ts";
+import type {
+  Ref,
+  U64,
+  VkDeviceCreateInfo,
+  VkExtensionProperties,
+  VkInstanceCreateInfo,
+  VkPhysicalDeviceProperties,
+  VkSemaphoreWaitInfo,
+} from "../generated/types.ts";
+import type { ObjectTable } from "../object_table.ts";
+import type { Span } from "../span.ts";
+import { Arena, ARENA_FULL } from "./arena.ts";
+import { cmdId, NativeDispatchable, OT, VK, type VulkanContext } from "./context.ts";
+import { ProcTable } from "../../../ffi/vulkan.ts";
+
+const HIDDEN_DEVICE_EXTENSIONS = new Set([
+  "VK_EXT_tooling_info",
+  "VK_EXT_command_serialization",
+  "VK_MESA_venus_protocol",
+]);
+/** extensions vkr enables on every device when the host has them (§7.1), plus host-pointer import */
+const BACKEND_DEVICE_EXTENSIONS = [
+  "VK_KHR_external_memory_fd",
+  "VK_EXT_external_memory_dma_buf",
+  "VK_KHR_external_fence_fd",
+  "VK_EXT_external_memory_host",
+];
+const VK_API_VERSION_1_1 = (1 << 22) | (1 << 12);
+const QUERY_RESULT_WAIT_BIT = 0x2;
+const WAIT_SLICE_NS = 1_000_000;
+
+const L = (name: string) => N.LAYOUTS[name];
+
+export abstract class VulkanHandlers extends VulkanCommands {
+  readonly arena = new Arena();
+  get native(): boolean {
+    return this.vk.native;
+  }
+  #waitStart = -1;
+
+  constructor(objects: ObjectTable, fail: (msg: string) => void, readonly vk: VulkanContext) {
+    super(objects, fail);
+    this.arena.h = (id) => this.hh(id);
+    this.arena.rid = (h) => vk.idOfHost(h);
+  }
+
+  /** true: this stream can be suspended (a ring); false: it must wait in place */
+  protected abstract canYield(): boolean;
+  /** suspends the stream before the current command (rings only) */
+  protected abstract yieldStream(): void;
+  /** serves the other streams while this one waits in place */
+  protected abstract serveOthers(): void;
+
+  // ------------------------------------------------------------ VulkanCommands plumbing
+
+  disp(id: number): NativeDispatchable {
+    return this.objects.host(id) as NativeDispatchable;
+  }
+
+  hh(id: number): number | bigint {
+    if (id === 0) return 0;
+    const h = this.objects.host(id);
+    return h instanceof NativeDispatchable ? h.h : h as number | bigint;
+  }
+
+  bind(
+    type: number,
+    id: number,
+    host: number | bigint,
+    parent: number,
+    d: NativeDispatchable,
+  ): void {
+    const obj = type === OT.QUEUE || type === OT.COMMAND_BUFFER
+      ? new NativeDispatchable(type, host, d.t)
+      : host;
+    const err = this.objects.create(type, id, obj, parent);
+    if (err) this.fail(err);
+  }
+
+  missing(id: number): number {
+    this.fail(`the host driver has no ${FFI[id]?.names[0] ?? id}`);
+    return VK.ERROR_FEATURE_NOT_PRESENT;
+  }
+
+  dropChildren(id: number): void {
+    this.vk.dropChildren(id);
+  }
+
+  /** Marshals with retry on a full arena; `fn` must not have side effects before its native call. */
+  protected marshal<T>(fn: (a: Arena) => T): T {
+    const a = this.arena;
+    for (;;) {
+      a.reset();
+      try {
+        return fn(a);
+      } catch (e) {
+        if (e !== ARENA_FULL || !a.grow()) throw e;
+      }
+    }
+  }
+
+  protected fn(d: NativeDispatchable, id: number): NativeFn | null {
+    return d.t.fns[id] ?? d.t.resolve(id);
+  }
+
+  // ------------------------------------------------------------ instance
+
+  override vkCreateInstance(
+    pCreateInfo: VkInstanceCreateInfo | null,
+    _pAllocator: null,
+    pInstance: number | null,
+  ): number {
+    if (!this.native) return super.vkCreateInstance(pCreateInfo, _pAllocator, pInstance);
+    if (!pCreateInfo || pInstance === null) {
+      this.fail("vkCreateInstance without create info or instance");
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    if (this.vk.instanceId !== 0) {
+      this.fail("a second vkCreateInstance in one context");
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    if (pCreateInfo.enabledLayerCount) return VK.ERROR_LAYER_NOT_PRESENT;
+    if (pCreateInfo.enabledExtensionCount) return VK.ERROR_EXTENSION_NOT_PRESENT;
+    const app = { ...(pCreateInfo.pApplicationInfo ?? { sType: 0, pNext: null }) } as Record<
+      string,
+      unknown
+    >;
+    app.sType = 0; // VK_STRUCTURE_TYPE_APPLICATION_INFO
+    if (((app.apiVersion as number) ?? 0) < VK_API_VERSION_1_1) app.apiVersion = VK_API_VERSION_1_1;
+    const info = { ...pCreateInfo, pApplicationInfo: app };
+    const global = new ProcTable("instance", 0, FFI);
+    const create = global.named("vkCreateInstance", ["usize", "usize", "usize"], "i32");
+    if (!create) {
+      this.vk.log.error(`${this.vk.name}: libvulkan has no vkCreateInstance`);
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    const [r, h] = this.marshal((a) => {
+      const [sz, al] = L("VkInstanceCreateInfo");
+      const ci = a.struct(info, sz, al, N.nw_VkInstanceCreateInfo);
+      const out = a.alloc(8);
+      const r = create(ci, 0, a.addr(out)) as number;
+      return [r, a.r64(out)] as const;
+    });
+    if (r !== VK.SUCCESS) return r;
+    const inst = new NativeDispatchable(OT.INSTANCE, h, new ProcTable("instance", h, FFI));
+    const err = this.objects.create(OT.INSTANCE, pInstance, inst);
+    if (err) {
+      inst.t.named("vkDestroyInstance", ["u64", "usize"], "void")?.(h, 0);
+      this.fail(err);
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    this.vk.instanceId = pInstance;
+    this.vk.appName = (app.pApplicationName as string | null) ?? "";
+    return VK.SUCCESS;
+  }
+
+  override vkDestroyInstance(instance: number, pAllocator: null): void {
+    if (!this.native) return super.vkDestroyInstance(instance, pAllocator);
+    if (instance === 0) return;
+    super.vkDestroyInstance(instance, pAllocator);
+    this.vk.dropChildren(instance);
+    if (this.vk.instanceId === instance) this.vk.instanceId = 0;
+    this.vk.pdIds.clear();
+  }
+
+  override vkEnumeratePhysicalDevices(
+    instance: number,
+    pPhysicalDeviceCount: Ref<number> | null,
+    pPhysicalDevices: number[] | null,
+  ): number {
+    if (!this.native) {
+      return super.vkEnumeratePhysicalDevices(instance, pPhysicalDeviceCount, pPhysicalDevices);
+    }
+    if (!pPhysicalDeviceCount) return VK.SUCCESS;
+    const inst = this.disp(instance);
+    const f = this.fn(inst, cmdId("vkEnumeratePhysicalDevices"));
+    if (!f) return this.missing(cmdId("vkEnumeratePhysicalDevices"));
+    const host = this.marshal((a) => {
+      const cnt = a.alloc(8);
+      let r = f(inst.h, a.addr(cnt), 0) as number;
+      if (r < 0) return r;
+      const n = a.dv.getUint32(cnt, true);
+      const arr = a.alloc(n * 8);
+      r = f(inst.h, a.addr(cnt), a.addr(arr)) as number;
+      if (r < 0) return r;
+      const out: (number | bigint)[] = [];
+      for (let i = 0; i < a.dv.getUint32(cnt, true); i++) out.push(a.r64(arr + i * 8));
+      return out;
+    });
+    if (typeof host === "number") return host;
+    if (!pPhysicalDevices) {
+      pPhysicalDeviceCount.value = host.length;
+      return VK.SUCCESS;
+    }
+    const n = Math.min(pPhysicalDevices.length, host.length);
+    for (let i = 0; i < n; i++) {
+      const id = pPhysicalDevices[i];
+      const e = this.objects.get(id);
+      if (e) {
+        if (e.type !== OT.PHYSICAL_DEVICE || (e.host as NativeDispatchable).h !== host[i]) {
+          this.fail(`physical device id ${id} does not match the host's device ${i}`);
+          return VK.ERROR_INITIALIZATION_FAILED;
+        }
+        continue;
+      }
+      const err = this.objects.create(
+        OT.PHYSICAL_DEVICE,
+        id,
+        new NativeDispatchable(OT.PHYSICAL_DEVICE, host[i], inst.t),
+        instance,
+      );
+      if (err) {
+        this.fail(err);
+        return VK.ERROR_INITIALIZATION_FAILED;
+      }
+      this.vk.pdIds.set(String(host[i]), id);
+    }
+    pPhysicalDeviceCount.value = n;
+    return n < host.length ? VK.INCOMPLETE : VK.SUCCESS;
+  }
+
+  // ------------------------------------------------------------ physical devices
+
+  /** host device extensions ∩ the protocol's, spec versions clamped (cached per physical device) */
+  deviceExtensions(physicalDevice: number): { extensionName: string; specVersion: number }[] {
+    let list = this.vk.deviceExtensions.get(physicalDevice);
+    if (list) return list;
+    const count = { value: 0 };
+    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, null);
+    const host: VkExtensionProperties[] = Array.from(
+      { length: count.value },
+      () => ({}) as VkExtensionProperties,
+    );
+    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, host);
+    list = [];
+    for (const e of host.slice(0, count.value)) {
+      const spec = PROTOCOL_EXTENSION_SPECS[e.extensionName];
+      if (spec === undefined || HIDDEN_DEVICE_EXTENSIONS.has(e.extensionName)) continue;
+      list.push({ extensionName: e.extensionName, specVersion: Math.min(e.specVersion, spec) });
+    }
+    this.vk.deviceExtensions.set(physicalDevice, list);
+    return list;
+  }
+
+  override vkEnumerateDeviceExtensionProperties(
+    physicalDevice: number,
+    pLayerName: string | null,
+    pPropertyCount: Ref<number> | null,
+    pProperties: VkExtensionProperties[] | null,
+  ): number {
+    if (!this.native) {
+      return super.vkEnumerateDeviceExtensionProperties(
+        physicalDevice,
+        pLayerName,
+        pPropertyCount,
+        pProperties,
+      );
+    }
+    if (!pPropertyCount) return VK.SUCCESS;
+    if (pLayerName !== null) {
+      pPropertyCount.value = 0;
+      return VK.ERROR_LAYER_NOT_PRESENT;
+    }
+    const list = this.deviceExtensions(physicalDevice);
+    if (!pProperties) {
+      pPropertyCount.value = list.length;
+      return VK.SUCCESS;
+    }
+    const n = Math.min(pProperties.length, list.length);
+    for (let i = 0; i < n; i++) Object.assign(pProperties[i], list[i]);
+    pPropertyCount.value = n;
+    return n < list.length ? VK.INCOMPLETE : VK.SUCCESS;
+  }
+
+  override vkGetPhysicalDeviceProperties(
+    physicalDevice: number,
+    pProperties: VkPhysicalDeviceProperties | null,
+  ): void {
+    super.vkGetPhysicalDeviceProperties(physicalDevice, pProperties);
+    if (pProperties) pProperties.apiVersion = capMinor13(pProperties.apiVersion);
+  }
+
+  // ------------------------------------------------------------ devices
+
+  override vkCreateDevice(
+    physicalDevice: number,
+    pCreateInfo: VkDeviceCreateInfo | null,
+    _pAllocator: null,
+    pDevice: number | null,
+  ): number {
+    if (!this.native) {
+      return super.vkCreateDevice(physicalDevice, pCreateInfo, _pAllocator, pDevice);
+    }
+    if (!pCreateInfo || pDevice === null) {
+      this.fail("vkCreateDevice without create info or device");
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    // queue families and counts against the host (vkr: VK_ERROR_UNKNOWN)
+    const qn = { value: 0 };
+    this.vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, qn, null);
+    const fams = Array.from({ length: qn.value }, () => ({}) as { queueCount?: number });
+    // deno-lint-ignore no-explicit-any
+    this.vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, qn, fams as any);
+    for (const q of pCreateInfo.pQueueCreateInfos ?? []) {
+      if (
+        q.queueFamilyIndex >= fams.length ||
+        q.queueCount > (fams[q.queueFamilyIndex].queueCount ?? 0)
+      ) {
+        return VK.ERROR_UNKNOWN;
+      }
+    }
+    const available = new Set(this.#hostExtensionNames(physicalDevice));
+    const exts = new Set(pCreateInfo.ppEnabledExtensionNames ?? []);
+    for (const e of exts) if (!available.has(e)) return VK.ERROR_EXTENSION_NOT_PRESENT;
+    for (const e of BACKEND_DEVICE_EXTENSIONS) if (available.has(e)) exts.add(e);
+    const info = {
+      ...pCreateInfo,
+      enabledLayerCount: 0,
+      ppEnabledLayerNames: null,
+      enabledExtensionCount: exts.size,
+      ppEnabledExtensionNames: [...exts],
+    };
+    const pd = this.disp(physicalDevice);
+    const id = cmdId("vkCreateDevice");
+    const f = this.fn(pd, id);
+    if (!f) return this.missing(id);
+    const [r, h] = this.marshal((a) => {
+      const [sz, al] = L("VkDeviceCreateInfo");
+      const ci = a.struct(info, sz, al, N.nw_VkDeviceCreateInfo);
+      const out = a.alloc(8);
+      const r = f(pd.h, ci, 0, a.addr(out)) as number;
+      return [r, a.r64(out)] as const;
+    });
+    if (r !== VK.SUCCESS) return r;
+    const dev = new NativeDispatchable(OT.DEVICE, h, new ProcTable("device", h, FFI));
+    const err = this.objects.create(OT.DEVICE, pDevice, dev, physicalDevice);
+    if (err) {
+      dev.t.named("vkDestroyDevice", ["u64", "usize"], "void")?.(h, 0);
+      this.fail(err);
+      return VK.ERROR_INITIALIZATION_FAILED;
+    }
+    this.vk.devices.set(pDevice, { extensions: exts });
+    return VK.SUCCESS;
+  }
+
+  #hostExtensionNames(physicalDevice: number): string[] {
+    const count = { value: 0 };
+    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, null);
+    const host: VkExtensionProperties[] = Array.from(
+      { length: count.value },
+      () => ({}) as VkExtensionProperties,
+    );
+    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, host);
+    return host.slice(0, count.value).map((e) => e.extensionName);
+  }
+
+  override vkDestroyDevice(device: number, pAllocator: null): void {
+    if (!this.native) return super.vkDestroyDevice(device, pAllocator);
+    if (device === 0) return;
+    this.vk.deviceGoing(device);
+    super.vkDestroyDevice(device, pAllocator);
+    this.vk.dropChildren(device);
+  }
+
+  override vkDestroyCommandPool(device: number, commandPool: number, pAllocator: null): void {
+    super.vkDestroyCommandPool(device, commandPool, pAllocator);
+    if (commandPool) this.vk.dropChildren(commandPool);
+  }
+
+  override vkDestroyDescriptorPool(device: number, descriptorPool: number, pAllocator: null): void {
+    super.vkDestroyDescriptorPool(device, descriptorPool, pAllocator);
+    if (descriptorPool) this.vk.dropChildren(descriptorPool);
+  }
+
+  // ------------------------------------------------------------ waits
+
+  /**
+   * Common tail of the waits: `r` is the zero-timeout answer. Returns the
+   * result to reply with, or yields the ring (the reply comes on the retry).
+   */
+  #waited(r: number, timeoutNs: U64, again: (timeoutNs: number) => number): number {
+    if (r !== VK.TIMEOUT && r !== VK.NOT_READY) {
+      this.#waitStart = -1;
+      return r;
+    }
+    const limit = typeof timeoutNs === "bigint" ? Number(timeoutNs) : timeoutNs;
+    if (limit === 0) return r;
+    if (this.canYield()) {
+      const now = performance.now();
+      if (this.#waitStart < 0) this.#waitStart = now;
+      if ((now - this.#waitStart) * 1e6 >= limit) {
+        this.#waitStart = -1;
+        return r;
+      }
+      this.yieldStream();
+      return r;
+    }
+    // cannot suspend: wait here in slices, serving the other streams in between
+    const start = performance.now();
+    for (;;) {
+      this.serveOthers();
+      const left = limit - (performance.now() - start) * 1e6;
+      if (left <= 0) return r;
+      r = again(Math.min(left, WAIT_SLICE_NS));
+      if (r !== VK.TIMEOUT && r !== VK.NOT_READY) return r;
+    }
+  }
+
+  override vkWaitForFences(
+    device: number,
+    fenceCount: number,
+    pFences: Span<number> | null,
+    waitAll: number,
+    timeout: U64,
+  ): number {
+    const again = (t: number) => super.vkWaitForFences(device, fenceCount, pFences, waitAll, t);
+    return this.#waited(again(0), timeout, again);
+  }
+
+  override vkWaitSemaphores(
+    device: number,
+    pWaitInfo: VkSemaphoreWaitInfo | null,
+    timeout: U64,
+  ): number {
+    const again = (t: number) => super.vkWaitSemaphores(device, pWaitInfo, t);
+    return this.#waited(again(0), timeout, again);
+  }
+
+  override vkGetQueryPoolResults(
+    device: number,
+    queryPool: number,
+    firstQuery: number,
+    queryCount: number,
+    dataSize: U64,
+    pData: Uint8Array | null,
+    stride: U64,
+    flags: number,
+  ): number {
+    if ((flags & QUERY_RESULT_WAIT_BIT) === 0) {
+      return super.vkGetQueryPoolResults(
+        device,
+        queryPool,
+        firstQuery,
+        queryCount,
+        dataSize,
+        pData,
+        stride,
+        flags,
+      );
+    }
+    const poll = () =>
+      super.vkGetQueryPoolResults(
+        device,
+        queryPool,
+        firstQuery,
+        queryCount,
+        dataSize,
+        pData,
+        stride,
+        flags & ~QUERY_RESULT_WAIT_BIT,
+      );
+    // WAIT has no timeout: wait as long as it takes, never blocking the worker
+    return this.#waited(poll(), Number.MAX_SAFE_INTEGER, () => {
+      // no timeout parameter: sleep a slice between polls
+      const r = poll();
+      if (r === VK.NOT_READY) Atomics.wait(SLEEP, 0, 0, WAIT_SLICE_NS / 1e6);
+      return r;
+    });
+  }
+}
+
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+/** vkr's cap: minor version at most 3, patch kept. */
+export function capMinor13(v: number): number {
+  const major = v >>> 22, minor = (v >>> 12) & 0x3ff;
+  if (major > 1 || (major === 1 && minor > 3)) return ((1 << 22) | (3 << 12) | (v & 0xfff)) >>> 0;
+  return v;
+}
