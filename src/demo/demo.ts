@@ -6,12 +6,13 @@
  *   vulkaninfo → Mesa venus (guest driver) → virgl_test_server (virglrenderer
  *   1.1.0 proxy) → Vesper (exec'd through RENDER_SERVER_EXEC_PATH) → workers
  *
- * Until the Venus backend runs Vulkan, vulkaninfo cannot finish (the guest
- * driver waits for replies on its ring); the demo bounds it with a timeout and
- * shows what arrived and what Vesper answered.
+ * vulkaninfo runs under a timeout; the demo shows what arrived and what
+ * Vesper answered, then one line of Vesper's own counters (see vesperStats).
  */
 import { ensureChroot, REPO } from "../harness/chroot.ts";
 import { processesMatching, runVenusClient, startVtest, waitFor } from "../harness/vtest.ts";
+import { Logger } from "../log.ts";
+import { replayCapture } from "../venus/replay.ts";
 
 const STEPS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [
@@ -63,16 +64,21 @@ export async function demoMain(_args: string[]): Promise<number> {
   if (!root) return 1;
   console.log(`   ready: ${root}\n`);
   console.log("2. starting virgl_test_server --venus with RENDER_SERVER_EXEC_PATH=bin/vesper");
-  const vtest = await startVtest(root, `${REPO}/bin/vesper`, { VESPER_LOG_LEVEL: "debug" });
-  let code: number;
+  const captureDir = `/tmp/vesper-demo-capture-${Deno.pid}`;
+  Deno.mkdirSync(`${root}${captureDir}`, { recursive: true });
+  const vtest = await startVtest(root, `${REPO}/bin/vesper`, {
+    VESPER_LOG_LEVEL: "debug",
+    VESPER_CAPTURE: captureDir,
+  });
+  let run;
   try {
-    console.log("3. running `vulkaninfo --summary` on Mesa venus against it (bounded: 8 s)\n");
-    const run = await runVenusClient(root, vtest, ["vulkaninfo", "--summary"], 8);
-    code = run.code;
+    console.log("3. running `vulkaninfo --summary` on Mesa venus against it (bounded: 20 s)\n");
+    run = await runVenusClient(root, vtest, ["vulkaninfo", "--summary"], 20);
     await waitFor(() => processesMatching(`${REPO}/main.ts`).length === 0, 5000);
   } finally {
     await vtest.stop();
   }
+  const code = run.code;
   console.log("4. the render-protocol exchange Vesper served, step by step:\n");
   let n = 0;
   const counts = new Map<string, number>();
@@ -89,12 +95,62 @@ export async function demoMain(_args: string[]): Promise<number> {
   const errors = vtest.log().split("\n").filter((l) => /vesper\[\d+\].* (ERROR|WARN) /.test(l));
   console.log(`\n   Vesper log: ${errors.length} errors/warnings`);
   errors.forEach((l) => console.log(`     ${l}`));
-  console.log(
-    `\n5. vulkaninfo ended with status ${code} — expected for now: the Venus backend that ` +
-      `answers the driver's ring is the next milestone.`,
-  );
+  if (code === 0) {
+    const device = run.stdout.match(/deviceName\s*=\s*(.*)/)?.[1]?.trim() ?? "?";
+    console.log(`\n5. vulkaninfo --summary completed through Vesper: deviceName = ${device}`);
+  } else {
+    console.log(
+      `\n5. vulkaninfo --summary ended with status ${code}${run.timedOut ? " (timed out)" : ""}: ${
+        run.stderr.trim().split("\n").slice(-2).join(" | ")
+      }`,
+    );
+  }
+  console.log(`   ${await vesperStats(vtest.log(), `${root}${captureDir}`)}`);
+  Deno.removeSync(`${root}${captureDir}`, { recursive: true });
   console.log(
     `   Vesper processes left behind: ${processesMatching(`${REPO}/main.ts`).length}`,
   );
   return n > 0 ? 0 : 1;
+}
+
+/**
+ * One line of Vesper's own counters for the run: contexts (the server's
+ * CREATE_CONTEXT log lines), Venus commands decoded and stream bytes.
+ *
+ * Each worker logs its counters when its context ends (src/render/context.ts:
+ * `ctx N "name": ended: requests=… submits=… submitBytes=… fences=…; backend:
+ * streams=… venusCommands=… venusBytes=… …`). Under vtest that line is often
+ * never written: when the client leaves, the proxy SIGKILLs the render server
+ * right after DESTROY_CONTEXT, and workers die with it. So the commands and
+ * bytes come from the workers' captures (VESPER_CAPTURE, written synchronously
+ * as each stream arrives), replayed through Vesper's decoder; the live
+ * end-of-context counters are added when a worker got to log them.
+ */
+export async function vesperStats(log: string, captureDir: string): Promise<string> {
+  const contexts = [...log.matchAll(/CREATE_CONTEXT ctx \d+ "[^"]*": worker started/g)].length;
+  let commands = 0, bytes = 0, files = 0;
+  const quiet = new Logger("replay", "error", () => {});
+  try {
+    for (const e of Deno.readDirSync(captureDir)) {
+      if (!e.name.endsWith(".vcap")) continue;
+      const r = await replayCapture(`${captureDir}/${e.name}`, quiet);
+      commands += r.commands;
+      bytes += r.bytes;
+      files++;
+    }
+  } catch { /* no captures */ }
+  const ended = [...log.matchAll(/ctx (\d+) "[^"]*": ended: ([^;]*); backend: (.*)/g)].map((m) => {
+    const kv = Object.fromEntries(
+      `${m[2]} ${m[3]}`.trim().split(/\s+/).map((p) => p.split("=")).map((
+        [k, v],
+      ) => [k, Number(v)]),
+    );
+    return `ctx ${m[1]}: ${kv.requests ?? "?"} requests, ${kv.submitBytes ?? "?"} submit bytes`;
+  });
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  return `Vesper stats: ${n(contexts, "context")}, ${commands} Venus commands decoded, ` +
+    `${bytes} bytes of Venus streams (${n(files, "capture")} replayed)` +
+    (ended.length
+      ? `; logged at context end: ${ended.join(", ")}`
+      : "; no end-of-context line (the proxy SIGKILLed the server first)");
 }

@@ -414,6 +414,16 @@ export class RenderContext {
     if (this.#destroyed) return;
     this.#destroyed = true;
     try {
+      // One line per context for the demo's stats (key=value; backend counters after "backend:").
+      const kv = (o: Record<string, number>) =>
+        Object.entries(o).map(([k, v]) => `${k}=${v}`).join(" ");
+      this.log.info(
+        `ctx ${this.ctxId} "${this.name}": ended: ${kv({ ...this.stats })}; backend: ${
+          this.#backend ? kv(this.#backend.stats()) : "none"
+        }`,
+      );
+    } catch { /* stats are best effort */ }
+    try {
       this.#backend?.destroy();
     } catch (e) {
       this.log.error(`ctx ${this.ctxId}: backend teardown: ${(e as Error).message}`);
