@@ -17,6 +17,8 @@ import { COMMAND_NAME } from "../generated/types.ts";
 import { type Dispatchable, FFI } from "../generated/vulkan.ts";
 import type { ObjectTable } from "../object_table.ts";
 import { Arena } from "./arena.ts";
+import { HostMemoryTable } from "./host_memory.ts";
+import type { ExportedBlob } from "../../render/backend.ts";
 
 export const OT = {
   INSTANCE: 1,
@@ -125,6 +127,10 @@ export class VulkanContext {
   /** per device id: the host queue family count, and enabled extensions */
   readonly devices = new Map<number, { extensions: Set<string> }>();
   readonly timelines = new Map<number, QueueTimeline>();
+  /** per physical device id: property flags of its memory types */
+  readonly memoryTypes = new Map<number, number[]>();
+  /** memfd-backed host-visible memory by memory id */
+  readonly hostMemory: HostMemoryTable;
   /** marshalling memory for the context's own calls (fences, teardown) */
   readonly arena = new Arena(4096);
   /** false: no host Vulkan (protocol tests): commands take the no-op path */
@@ -133,7 +139,27 @@ export class VulkanContext {
   appName = "";
   retire: (ring: number, seqno: number) => void = () => {};
 
-  constructor(readonly objects: ObjectTable, readonly log: Logger, readonly name: string) {}
+  constructor(readonly objects: ObjectTable, readonly log: Logger, readonly name: string) {
+    this.hostMemory = new HostMemoryTable(log, contextMemoryLimit());
+  }
+
+  /** CREATE_RESOURCE with a VkDeviceMemory id as blob id. */
+  exportBlob(resId: number, blobId: bigint, size: bigint, flags: number): ExportedBlob | null {
+    const id = Number(blobId);
+    const e = this.objects.get(id);
+    if (!e || e.type !== OT.DEVICE_MEMORY) {
+      this.log.warn(
+        `${this.name}: CREATE_RESOURCE res ${resId}: blob id ${blobId} is no memory of this context`,
+      );
+      return null;
+    }
+    return this.hostMemory.exportBlob(
+      id,
+      size,
+      flags,
+      `${this.name}: CREATE_RESOURCE res ${resId}`,
+    );
+  }
 
   disp(id: number): NativeDispatchable {
     return this.objects.host(id) as NativeDispatchable;
@@ -277,7 +303,23 @@ export class VulkanContext {
     }
     this.objects.clear();
     this.timelines.clear();
+    this.hostMemory.releaseAll();
   }
 }
 
 export { FFI };
+
+/**
+ * Bytes of host-visible memory one context may hold: VESPER_MAX_CONTEXT_MEMORY
+ * (bytes), else three quarters of the machine's memory — a guest asking for
+ * more gets VK_ERROR_OUT_OF_HOST_MEMORY instead of an OOM kill later.
+ */
+export function contextMemoryLimit(): number {
+  const env = Number(Deno.env.get("VESPER_MAX_CONTEXT_MEMORY") ?? "");
+  if (Number.isSafeInteger(env) && env > 0) return env;
+  try {
+    const m = /MemTotal:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/meminfo"));
+    if (m) return Math.floor(Number(m[1]) * 1024 * 0.75);
+  } catch { /* no /proc */ }
+  return 4 * 2 ** 30;
+}

@@ -16,13 +16,16 @@
  */
 import { FFI, type NativeFn, VulkanCommands } from "../generated/vulkan.ts";
 import * as N from "../generated/native.ts";
-import { PROTOCOL_EXTENSION_SPECS } from "../generated/types.ts";
+import { PROTOCOL_EXTENSION_SPECS, STRUCTURE_TYPE } from "../generated/types.ts";
 import type {
   Ref,
   U64,
+  VkBaseStruct,
   VkDeviceCreateInfo,
   VkExtensionProperties,
   VkInstanceCreateInfo,
+  VkMemoryAllocateInfo,
+  VkPhysicalDeviceMemoryProperties,
   VkPhysicalDeviceProperties,
   VkSemaphoreWaitInfo,
 } from "../generated/types.ts";
@@ -47,6 +50,10 @@ const BACKEND_DEVICE_EXTENSIONS = [
 const VK_API_VERSION_1_1 = (1 << 22) | (1 << 12);
 const QUERY_RESULT_WAIT_BIT = 0x2;
 const WAIT_SLICE_NS = 1_000_000;
+
+const MEMORY_PROPERTY_HOST_VISIBLE = 0x2;
+const IMPORT_MEMORY_HOST_POINTER_INFO = 1000178000;
+const EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION = 0x80;
 
 const L = (name: string) => N.LAYOUTS[name];
 
@@ -389,6 +396,108 @@ export abstract class VulkanHandlers extends VulkanCommands {
   override vkDestroyDescriptorPool(device: number, descriptorPool: number, pAllocator: null): void {
     super.vkDestroyDescriptorPool(device, descriptorPool, pAllocator);
     if (descriptorPool) this.vk.dropChildren(descriptorPool);
+  }
+
+  // ------------------------------------------------------------ memory
+
+  /** property flags of the host memory types of a physical device (cached) */
+  memoryTypeFlags(physicalDevice: number): number[] {
+    let flags = this.vk.memoryTypes.get(physicalDevice);
+    if (flags) return flags;
+    const props = {} as VkPhysicalDeviceMemoryProperties;
+    this.vkGetPhysicalDeviceMemoryProperties(physicalDevice, props);
+    flags = [];
+    for (let i = 0; i < (props.memoryTypeCount ?? 0); i++) {
+      flags.push(props.memoryTypes?.[i]?.propertyFlags ?? 0);
+    }
+    this.vk.memoryTypes.set(physicalDevice, flags);
+    return flags;
+  }
+
+  /**
+   * Host-visible memory is what the guest maps: it is backed by a sealable
+   * memfd mapped here and imported into the driver as host memory
+   * (VK_EXT_external_memory_host), so CREATE_RESOURCE can hand the same
+   * pages to the VMM as an SHM blob. Other memory passes through.
+   */
+  override vkAllocateMemory(
+    device: number,
+    pAllocateInfo: VkMemoryAllocateInfo | null,
+    pAllocator: null,
+    pMemory: number | null,
+  ): number {
+    if (!this.native || !pAllocateInfo || pMemory === null) {
+      return super.vkAllocateMemory(device, pAllocateInfo, pAllocator, pMemory);
+    }
+    const pd = this.objects.get(device)?.parent ?? 0;
+    const types = this.memoryTypeFlags(pd);
+    const typeFlags = types[pAllocateInfo.memoryTypeIndex];
+    if (typeFlags === undefined) return VK.ERROR_UNKNOWN;
+    for (let p: VkBaseStruct | null = pAllocateInfo.pNext; p; p = p.pNext) {
+      if (p.sType === STRUCTURE_TYPE.VkImportMemoryResourceInfoMESA) {
+        // dma-buf resources do not exist on this host; SHM resources are not importable (as vkr)
+        return VK.ERROR_INVALID_EXTERNAL_HANDLE;
+      }
+    }
+    const hostVisible = (typeFlags & MEMORY_PROPERTY_HOST_VISIBLE) !== 0;
+    if (
+      !hostVisible || !this.vk.devices.get(device)?.extensions.has("VK_EXT_external_memory_host")
+    ) {
+      return super.vkAllocateMemory(device, pAllocateInfo, pAllocator, pMemory);
+    }
+    const size = Number(pAllocateInfo.allocationSize);
+    if (!Number.isSafeInteger(size) || size <= 0) return VK.ERROR_OUT_OF_DEVICE_MEMORY;
+    const mem = this.vk.hostMemory.create(size, typeFlags, this.vk.name);
+    if (!mem) return VK.ERROR_OUT_OF_HOST_MEMORY;
+    // the import replaces export/dedicated requests (not allowed with host pointers)
+    const chain: VkBaseStruct[] = [];
+    for (let p: VkBaseStruct | null = pAllocateInfo.pNext; p; p = p.pNext) {
+      if (
+        p.sType !== STRUCTURE_TYPE.VkExportMemoryAllocateInfo &&
+        p.sType !== STRUCTURE_TYPE.VkMemoryDedicatedAllocateInfo
+      ) chain.push({ ...p });
+    }
+    for (let i = 0; i < chain.length; i++) chain[i].pNext = chain[i + 1] ?? null;
+    const info = { ...pAllocateInfo, allocationSize: mem.size, pNext: chain[0] ?? null };
+    const d = this.disp(device);
+    const id = cmdId("vkAllocateMemory");
+    const f = this.fn(d, id);
+    if (!f) {
+      mem.release();
+      return this.missing(id);
+    }
+    const [r, h] = this.marshal((a) => {
+      const [sz, al] = L("VkMemoryAllocateInfo");
+      const ci = a.struct(info, sz, al, N.nw_VkMemoryAllocateInfo);
+      const o = a.off(ci);
+      const imp = a.alloc(32);
+      a.dv.setInt32(imp, IMPORT_MEMORY_HOST_POINTER_INFO, true);
+      a.wp(imp + 8, a.rp(o + 8));
+      a.dv.setUint32(imp + 16, EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION, true);
+      a.wp(imp + 24, mem.address);
+      a.wp(o + 8, a.addr(imp));
+      const out = a.alloc(8);
+      const r = f(d.h, ci, 0, a.addr(out)) as number;
+      return [r, a.r64(out)] as const;
+    });
+    if (r !== VK.SUCCESS) {
+      mem.release();
+      return r;
+    }
+    const err = this.objects.create(OT.DEVICE_MEMORY, pMemory, h, device);
+    if (err) {
+      this.vk.call(d, "vkFreeMemory", d.h, h, 0);
+      mem.release();
+      this.fail(err);
+      return VK.ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    this.vk.hostMemory.bind(pMemory, mem);
+    return VK.SUCCESS;
+  }
+
+  override vkFreeMemory(device: number, memory: number, pAllocator: null): void {
+    super.vkFreeMemory(device, memory, pAllocator);
+    if (this.native && memory) this.vk.hostMemory.release(memory);
   }
 
   // ------------------------------------------------------------ waits
