@@ -23,6 +23,12 @@ export interface BackendHost {
    * queued before the fence has completed, in order per timeline.
    */
   retire(ring: number, seqno: number): void;
+  /**
+   * Blocks the context up to `ms` (fractional) without serving its socket,
+   * for a backend that must wait in place (vkWaitRingSeqnoMESA). Returns
+   * false when the context socket hung up: give up, the context is ending.
+   */
+  wait?(ms: number): boolean;
 }
 
 /** Result of exporting a backend object (e.g. a VkDeviceMemory) as a blob. */
@@ -61,6 +67,17 @@ export interface ContextBackend {
   /** A resource is about to go away: stop using it. */
   resourceDestroyed(resId: number): void;
 
+  /**
+   * The context loop's hook between messages (the backend's own scheduling:
+   * rings, pollers, monitors; see src/render/context.ts). Called before
+   * every wait for the next message, with performance.now(). Returns the
+   * delay in ms (fractional allowed) until it wants to run again even if no
+   * message arrives: 0 = at once, -1 = only after the next message. It
+   * should return within a couple of milliseconds. false: the context
+   * became fatal (the backend logged why).
+   */
+  tick(nowMs: number): number | false;
+
   /** Counters for logs and the demo's stats line. */
   stats(): Record<string, number>;
 
@@ -93,6 +110,10 @@ export class NullBackend implements ContextBackend {
   }
 
   resourceDestroyed(): void {}
+
+  tick(): number {
+    return -1;
+  }
 
   stats(): Record<string, number> {
     return { streams: this.#streams, streamBytes: this.#bytes };

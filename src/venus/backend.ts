@@ -7,12 +7,14 @@
  *   const backend = new VenusContextBackend(host);
  *   backend.submitCmd(bytes)   // false → the context is fatal (already logged)
  *
- * Rings are drained synchronously on this thread whenever the context stream
- * notifies/waits on them (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA,
- * vkWaitRingSeqnoMESA) or when {@link VenusContextBackend.pollRings} is
- * called; between drains a ring shows the IDLE status bit, so the guest keeps
- * notifying. The worker should call pollRings() periodically (Mesa notifies
- * at most once per idle timeout) and refreshAlive() every monitorPeriodMs. Queue timelines bound through
+ * Rings run on the context's own thread: the context loop calls
+ * {@link VenusContextBackend.tick} between socket messages, which does what
+ * vkr's ring threads and ring monitor do (drain active rings, IDLE after the
+ * idle timeout, ALIVE every half monitor period, retries of yielded rings,
+ * per-tick pollers; see ring.ts), time-sliced so that the socket is served
+ * promptly. vkNotifyRingMESA / vkSubmitVirtqueueSeqnoMESA wake a ring and
+ * drain it at once; vkWaitRingSeqnoMESA blocks the context stream (as in
+ * vkr) while serving everything else. Queue timelines bound through
  * VkDeviceQueueTimelineInfoMESA retire their fences immediately (no GPU work
  * is done by the no-op handlers).
  */
@@ -36,7 +38,22 @@ import { ObjectTable } from "./object_table.ts";
 import type { Ref, U64 } from "./reader.ts";
 import type { ShmLookup } from "./reply_stream.ts";
 import type { Span } from "./span.ts";
-import { RING_STATUS_ALIVE, RING_STATUS_IDLE, ringLayout, VenusRing } from "./ring.ts";
+import { sleepMs } from "../../ffi/libc.ts";
+import {
+  RING_BACKOFF_MAX_MS,
+  RING_BACKOFF_MIN_MS,
+  RING_CHUNK_BYTES,
+  RING_STATUS_ALIVE,
+  ringLayout,
+  VenusRing,
+} from "./ring.ts";
+
+/**
+ * Longest a tick spends on rings before the context loop looks at its socket
+ * again (a batch is cut into RING_CHUNK_BYTES steps; a single command is not
+ * interrupted).
+ */
+export const RING_SLICE_MS = 2;
 
 const VK_ERROR_INVALID_EXTERNAL_HANDLE = -1000072003;
 const VK_ERROR_LAYER_NOT_PRESENT = -6;
@@ -64,6 +81,10 @@ export interface VenusContextServices {
   readonly capture: CaptureWriter | null;
   /** creates the decoder + handlers of a new stream (a ring, an executed stream) */
   newStream(kind: StreamKind, name: string, reply?: VenusDecoder["reply"]): VenusDecoder;
+  /** one step of ring/poller/ALIVE service (see VenusContextBackend.tick) */
+  tick(nowMs: number): number | false;
+  /** blocks until `ring` reaches `seqno`, serving everything else; an error or null */
+  waitRingSeqno(ring: VenusRing, seqno: number): string | null;
 }
 
 export type StreamKind = "context" | "ring" | "executed";
@@ -174,7 +195,10 @@ export class StreamHandlers extends NoopHandlers {
     const cap = this.ctx.capture;
     if (cap) r.onBatch = (bytes) => cap.record("ring", bytes, ring);
     r.monitorPeriodUs = period;
-    r.setStatusBits(RING_STATUS_ALIVE | RING_STATUS_IDLE);
+    r.idleTimeoutMs = Number(pCreateInfo.idleTimeout) / 1e6;
+    // like vkr's ring thread: active from the start, IDLE once idleTimeout passes without data
+    r.wake(performance.now());
+    if (period) r.setStatusBits(RING_STATUS_ALIVE); // the monitor reports at once
     this.ctx.rings.set(String(ring), r);
   }
 
@@ -186,7 +210,7 @@ export class StreamHandlers extends NoopHandlers {
   override vkNotifyRingMESA(ring: U64, _seqno: number, _flags: number): void {
     if (!this.#contextOnly("vkNotifyRingMESA")) return;
     const r = this.#ring(ring, "vkNotifyRingMESA");
-    if (r && !r.drain()) this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
+    if (r) this.#wake(r);
   }
 
   override vkWriteRingExtraMESA(ring: U64, offset: U64, value: number): void {
@@ -202,25 +226,37 @@ export class StreamHandlers extends NoopHandlers {
     const r = this.#ring(ring, "vkSubmitVirtqueueSeqnoMESA");
     if (!r) return;
     r.virtqueueSeqno = seqno;
-    if (!r.drain()) this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
+    this.#wake(r);
+  }
+
+  /** Wakes a ring and serves it once right away; the ticks go on from there. */
+  #wake(r: VenusRing): void {
+    const now = performance.now();
+    r.wake(now);
+    if (r.service(now, RING_CHUNK_BYTES) === false) {
+      this.decoder.fail(`ring ${r.id.toString(16)} is fatal`);
+    }
   }
 
   override vkWaitVirtqueueSeqnoMESA(seqno: U64): void {
     if (this.kind !== "ring" || !this.ring) {
       return this.decoder.fail("vkWaitVirtqueueSeqnoMESA off a ring");
     }
-    // not reached yet: stop the ring before this command; it is retried on the next drain
-    if (BigInt(this.ring.virtqueueSeqno) < BigInt(seqno)) this.decoder.yieldRequested = true;
+    // not reached yet: stop the ring before this command; the ring is parked (not
+    // polled) until vkSubmitVirtqueueSeqnoMESA wakes it and retries the command
+    if (BigInt(this.ring.virtqueueSeqno) < BigInt(seqno)) {
+      this.ring.awaitedVirtqueueSeqno = seqno;
+      this.decoder.yieldRequested = true;
+    }
   }
 
   override vkWaitRingSeqnoMESA(ring: U64, seqno: U64): void {
     if (!this.#contextOnly("vkWaitRingSeqnoMESA")) return;
     const r = this.#ring(ring, "vkWaitRingSeqnoMESA");
     if (!r) return;
-    if (!r.drain()) return this.decoder.fail(`ring ${ring.toString(16)} is fatal`);
-    const target = Number(BigInt.asUintN(32, BigInt(seqno)));
-    if (!r.reached(target)) {
-      this.decoder.fail(`ring ${ring.toString(16)} cannot reach seqno ${seqno}`);
+    const err = this.ctx.waitRingSeqno(r, Number(BigInt.asUintN(32, BigInt(seqno))));
+    if (err) {
+      this.decoder.fail(`vkWaitRingSeqnoMESA: ring ${ring.toString(16)} ${err}`);
     }
   }
 
@@ -357,18 +393,138 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   }
 
   /**
-   * One step of ring service for a worker loop without ring threads: drains
-   * every ring and refreshes ALIVE. Returns how many milliseconds the loop may
-   * block before the next tick (-1: no rings, block freely; false-y context
-   * fatality shows in {@link fatal}). Mesa notifies an IDLE ring at most once
-   * per idle timeout and otherwise expects the ring to be polled, so a
-   * context loop should wait for its socket with this timeout and tick again.
+   * Per-tick pollers: work that must be looked at while it is pending
+   * (e.g. queue fences of SUBMIT_FENCE, the fence a yielded ring command
+   * waits for). Every {@link tick} calls each one; it returns how many ms
+   * (fractional allowed) until it wants to be called again: 0 = as soon as
+   * possible, Infinity = keep me but I have no deadline, negative = no work
+   * left, unregister me. A poller that finished what a yielded ring waits for
+   * may call `ring.wake(performance.now())` so the ring retries at once
+   * (otherwise it retries within its back-off, at most 1 ms). Register with
+   * {@link addPoller}; pollers run on the context thread and must not block.
    */
-  tick(): number {
-    if (this.rings.size === 0) return -1;
-    this.pollRings();
-    this.refreshAlive();
-    return 1;
+  readonly pollers: (() => number)[] = [];
+  /** time (performance.now() ms) of the last ALIVE refresh */
+  #aliveAt = -Infinity;
+
+  /** Registers a per-tick poller (see {@link pollers}); returns its unregister function. */
+  addPoller(poll: () => number): () => void {
+    this.pollers.push(poll);
+    return () => {
+      const i = this.pollers.indexOf(poll);
+      if (i >= 0) this.pollers.splice(i, 1);
+    };
+  }
+
+  /**
+   * One step of the context's single-threaded scheduler (ContextBackend.tick):
+   * runs the pollers, refreshes ALIVE every half monitor period, and serves
+   * the rings that are due (VenusRing.service: drain, back-off, IDLE) within
+   * a time slice of {@link RING_SLICE_MS}; a ring that used up the slice
+   * goes to the back of the round robin. Returns the ms until the next tick
+   * is wanted (0: at once, -1: only when a message arrives) or false when
+   * the context became fatal (already logged).
+   */
+  tick(nowMs: number = performance.now()): number | false {
+    if (this.fatal.fatal) return false;
+    let next = Infinity;
+    const ps = this.pollers;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i];
+      let d: number;
+      try {
+        d = p();
+      } catch (e) {
+        this.fatal.set(`poller: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.error(`${this.name}: fatal: ${this.fatal.reason}`);
+        return false;
+      }
+      if (d >= 0) next = Math.min(next, nowMs + d);
+      else if (d < 0) {
+        const j = ps.indexOf(p); // by identity: a nested tick may have moved it
+        if (j >= 0) ps.splice(j, 1);
+        if (j >= 0 && j <= i) i--;
+      }
+    }
+    if (this.fatal.fatal) return false;
+    if (this.rings.size === 0) return next === Infinity ? -1 : Math.max(0, next - nowMs);
+    const period = this.monitorPeriodMs;
+    if (period > 0) {
+      // the guest gives up after one period without ALIVE: refresh twice per period
+      if (nowMs - this.#aliveAt >= period / 2) {
+        this.refreshAlive();
+        this.#aliveAt = nowMs;
+      }
+      next = Math.min(next, this.#aliveAt + period / 2);
+    }
+    let t = nowMs;
+    const sliceEnd = nowMs + RING_SLICE_MS;
+    let hog: VenusRing | null = null;
+    for (const r of this.rings.values()) {
+      for (;;) {
+        if (t >= sliceEnd) {
+          hog ??= r;
+          next = t;
+          break;
+        }
+        const at = r.service(t, RING_CHUNK_BYTES);
+        if (at === false) return false;
+        if (at > t) {
+          if (at < next) next = at;
+          break;
+        }
+        t = performance.now();
+      }
+    }
+    if (hog && this.rings.size > 1) {
+      const k = String(hog.id);
+      if (this.rings.get(k) === hog) {
+        this.rings.delete(k);
+        this.rings.set(k, hog);
+      }
+    }
+    return next === Infinity ? -1 : Math.max(0, next - t);
+  }
+
+  /**
+   * vkWaitRingSeqnoMESA: blocks the context stream (as vkr blocks its
+   * context thread) until `r`'s head reaches `seqno`, while the ticks keep
+   * the other rings, the pollers and ALIVE going. Fails at once where
+   * nothing could ever get there: the ring is fatal, the seqno lies beyond
+   * what the guest published, or the ring waits for a virtqueue seqno that
+   * only this (blocked) context stream could submit. Ends early when the
+   * context socket hangs up (BackendHost.wait).
+   */
+  waitRingSeqno(r: VenusRing, seqno: number): string | null {
+    let now = performance.now();
+    r.wake(now);
+    let backoff = 0;
+    for (;;) {
+      const before = r.cur;
+      if (!r.drain()) return "is fatal";
+      if (r.reached(seqno)) return null;
+      if (r.parked) {
+        return `waits for virtqueue seqno ${r.awaitedVirtqueueSeqno} that only the context stream can submit`;
+      }
+      if (!r.yielded && r.pending === 0) {
+        return `cannot reach seqno ${seqno} (head ${r.cur}, nothing more published)`;
+      }
+      // the ring waits on something else (e.g. a fence a poller watches): serve and retry
+      const d = this.tick(now);
+      if (d === false) return "(the context became fatal while waiting)";
+      backoff = r.cur !== before
+        ? 0
+        : backoff === 0
+        ? RING_BACKOFF_MIN_MS
+        : Math.min(RING_BACKOFF_MAX_MS, backoff * 2);
+      const ms = d < 0 ? backoff : Math.min(d, backoff);
+      if (ms > 0) {
+        if (this.host.wait) {
+          if (!this.host.wait(ms)) return "(context socket closed while waiting)";
+        } else sleepMs(ms);
+      }
+      now = performance.now();
+    }
   }
 
   /** Drains every ring once (for a worker loop without ring threads); false when fatal. */

@@ -12,8 +12,21 @@
  * copy of every batch.
  *
  * The head word is advanced after every executed command (the guest may wait
- * for a specific command). Threads, idle/notify and the monitor are the
- * caller's business: {@link VenusRing.drain} is a synchronous step.
+ * for a specific command).
+ *
+ * Service (what vkr's ring thread does, as non-blocking steps for the
+ * context's single-threaded loop; the scheduler is VenusContextBackend.tick):
+ * {@link VenusRing.service} drains at most a chunk and says when it wants to
+ * run again. While active, a ring is polled for a new tail with backing-off
+ * delays (0 after progress, then 10 µs doubling up to 1 ms); after
+ * `idleTimeout` without new data it sets IDLE, re-reads the tail once (the
+ * guest may have published just before seeing IDLE) and goes to sleep until
+ * {@link VenusRing.wake} (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA). A
+ * ring whose decoder stopped before a command (a handler set
+ * `decoder.yieldRequested`) stays active and retries that command with the
+ * same backing-off delays, except when it waits in vkWaitVirtqueueSeqnoMESA
+ * for a seqno the context has not submitted: then it is parked (costs
+ * nothing) until vkSubmitVirtqueueSeqnoMESA wakes it.
  */
 import type { VenusDecoder } from "./decoder.ts";
 import type { U64 } from "./reader.ts";
@@ -22,6 +35,16 @@ export const RING_STATUS_IDLE = 0x1;
 export const RING_STATUS_FATAL = 0x2;
 export const RING_STATUS_ALIVE = 0x4;
 export const MAX_RING_BUFFER_SIZE = 16 << 20;
+/** first retry delay (ms) of an active ring that found nothing new */
+export const RING_BACKOFF_MIN_MS = 0.01;
+/** longest retry delay (ms) of an active ring */
+export const RING_BACKOFF_MAX_MS = 1;
+/**
+ * Most bytes one service step decodes (whole commands; more when one command
+ * is larger): bounds how long a flooding ring keeps the context loop away
+ * from its socket.
+ */
+export const RING_CHUNK_BYTES = 64 * 1024;
 
 /** The fields of VkRingCreateInfoMESA that describe the memory layout. */
 export interface RingCreateInfo {
@@ -102,18 +125,36 @@ const WINDOW = 4096;
 
 export class VenusRing {
   readonly dv: DataView;
+  /** 32-bit view for atomic status updates (null when the memory is not 4-aligned) */
+  readonly #i32: Int32Array | null;
   /** renderer's free-running consumed-byte count (mirrors the head word) */
   cur = 0;
   /** VkRingMonitorInfoMESA period in µs, or 0 when the ring is not monitored */
   monitorPeriodUs = 0;
+  /** VkRingCreateInfoMESA idleTimeout, in ms */
+  idleTimeoutMs = 1;
   /** last seqno from vkSubmitVirtqueueSeqnoMESA */
   virtqueueSeqno: U64 = 0;
+  /** the seqno vkWaitVirtqueueSeqnoMESA stopped the ring on (set by that handler), or null */
+  awaitedVirtqueueSeqno: U64 | null = null;
+  /** the last drain stopped before a command whose handler yielded */
+  yielded = false;
+  /** IDLE is set and the ring sleeps until {@link wake} */
+  asleep = false;
+  /** service state: time of the last progress/wake, current retry delay, next poll (ms) */
+  lastActiveMs = 0;
+  backoffMs = 0;
+  nextPollMs = 0;
+  /** service steps that looked at the ring, and times it fell asleep */
+  polls = 0;
+  sleeps = 0;
   /** batches that needed the straddle copy, and bytes copied for it */
   straddles = 0;
   copiedBytes = 0;
-  /** called with a copy of every batch before it is decoded (capture hook) */
+  /** called with a copy of the bytes of every batch consumed (capture hook) */
   onBatch: ((bytes: Uint8Array) => void) | null = null;
   #scratch: Uint8Array | null = null;
+  #draining = false;
   #rangeStart = 0;
   #rangeHead = 0;
 
@@ -125,6 +166,9 @@ export class VenusRing {
     readonly decoder: VenusDecoder,
   ) {
     this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    this.#i32 = u8.byteOffset % 4 === 0
+      ? new Int32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2)
+      : null;
     decoder.afterCommand = (pos) => this.#setHead(this.#rangeHead + pos - this.#rangeStart);
   }
 
@@ -137,11 +181,86 @@ export class VenusRing {
   get status(): number {
     return this.dv.getUint32(this.layout.status, true);
   }
+  /**
+   * Sets status bits with an atomic read-modify-write: the guest clears ALIVE
+   * concurrently, and a locked RMW is also the full barrier the IDLE handshake
+   * needs (store IDLE, then load the tail; the guest stores the tail, then
+   * loads the status).
+   */
   setStatusBits(bits: number): void {
-    this.dv.setUint32(this.layout.status, this.status | bits, true);
+    if (this.#i32) Atomics.or(this.#i32, this.layout.status >> 2, bits);
+    else this.dv.setUint32(this.layout.status, this.status | bits, true);
   }
   clearStatusBits(bits: number): void {
-    this.dv.setUint32(this.layout.status, this.status & ~bits, true);
+    if (this.#i32) Atomics.and(this.#i32, this.layout.status >> 2, ~bits);
+    else this.dv.setUint32(this.layout.status, this.status & ~bits, true);
+  }
+
+  /** Bytes published by the guest and not consumed yet. */
+  get pending(): number {
+    return (this.tail - this.cur) >>> 0;
+  }
+
+  /** Stopped in vkWaitVirtqueueSeqnoMESA on a seqno the context has not submitted yet. */
+  get parked(): boolean {
+    return this.yielded && this.awaitedVirtqueueSeqno !== null &&
+      BigInt(this.virtqueueSeqno) < BigInt(this.awaitedVirtqueueSeqno);
+  }
+
+  /**
+   * Wakes the ring (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA, a poller
+   * whose wait completed): clears IDLE, resets the back-off, polls at once.
+   */
+  wake(nowMs: number): void {
+    if (this.asleep) {
+      this.asleep = false;
+      this.clearStatusBits(RING_STATUS_IDLE);
+    }
+    this.lastActiveMs = nowMs;
+    this.backoffMs = 0;
+    this.nextPollMs = nowMs;
+  }
+
+  /**
+   * One service step at time `nowMs` (ms): unless asleep, parked or not due
+   * yet, drains at most about `maxBytes` (whole commands), then decides how
+   * the ring goes on. Returns the time (ms) it wants its next step
+   * (<= nowMs: at once; Infinity: only after {@link wake}), or false when the
+   * context became fatal (FATAL is set).
+   */
+  service(nowMs: number, maxBytes = Infinity): number | false {
+    // asleep, parked, or being drained further up this stack (a nested wait)
+    if (this.asleep || this.parked || this.#draining) return Infinity;
+    if (nowMs < this.nextPollMs) return this.nextPollMs;
+    this.polls++;
+    const before = this.cur;
+    if (!this.drain(maxBytes)) return false;
+    if (this.cur !== before) {
+      // progress: look again at once (the rest of a batch, or a tail published meanwhile)
+      this.lastActiveMs = nowMs;
+      this.backoffMs = 0;
+      return this.nextPollMs = nowMs;
+    }
+    if (this.yielded) return this.parked ? Infinity : this.#backOff(nowMs);
+    if (nowMs - this.lastActiveMs < this.idleTimeoutMs) return this.#backOff(nowMs);
+    this.setStatusBits(RING_STATUS_IDLE);
+    if (this.tail !== this.cur) {
+      // published just before the guest could see IDLE: it will not notify, so go on
+      this.clearStatusBits(RING_STATUS_IDLE);
+      this.lastActiveMs = nowMs;
+      this.backoffMs = 0;
+      return this.nextPollMs = nowMs;
+    }
+    this.asleep = true;
+    this.sleeps++;
+    return Infinity;
+  }
+
+  #backOff(nowMs: number): number {
+    this.backoffMs = this.backoffMs === 0
+      ? RING_BACKOFF_MIN_MS
+      : Math.min(RING_BACKOFF_MAX_MS, this.backoffMs * 2);
+    return this.nextPollMs = nowMs + this.backoffMs;
   }
 
   #setHead(v: number): void {
@@ -164,22 +283,30 @@ export class VenusRing {
   }
 
   /**
-   * Decodes and executes everything between head and tail. Returns false when
-   * the context became fatal (the FATAL status bit is then set).
+   * Decodes and executes the commands between head and tail, stopping after
+   * about `maxBytes` (at a command boundary, at least one command) or before
+   * a command whose handler yielded ({@link yielded}). Status bits other than
+   * FATAL are the caller's ({@link service}). Returns false when the context
+   * became fatal (the FATAL status bit is then set).
    */
-  drain(): boolean {
+  drain(maxBytes = Infinity): boolean {
     const dec = this.decoder;
     if (dec.fatal) return this.#fatal();
-    // synchronous model: the ring is "asleep" (IDLE) except while draining, so
-    // the guest keeps sending vkNotifyRingMESA after publishing a tail
-    this.clearStatusBits(RING_STATUS_IDLE);
-    const ok = this.#drain();
-    if (ok) this.setStatusBits(RING_STATUS_IDLE);
-    return ok;
+    // a wait inside this ring's own command (e.g. in a stream it executes) may
+    // serve "the other rings": never re-enter the decoder that is running
+    if (this.#draining) return true;
+    this.#draining = true;
+    try {
+      return this.#drain(maxBytes);
+    } finally {
+      this.#draining = false;
+    }
   }
 
-  #drain(): boolean {
+  #drain(maxBytes: number): boolean {
     const dec = this.decoder;
+    this.yielded = false;
+    this.awaitedVirtqueueSeqno = null;
     const tail = this.tail;
     const n = (tail - this.cur) >>> 0;
     if (n === 0) return true;
@@ -188,8 +315,15 @@ export class VenusRing {
       dec.log.error(`${dec.name}: fatal: ${dec.fatalState.reason}`);
       return this.#fatal();
     }
-    if (this.onBatch) this.onBatch(this.#copyBatch(n));
-    const ok = this.#decodeBatch(n);
+    // copy before decoding (consumed space may be reused by the guest at once),
+    // record what was consumed (all of it when the batch failed)
+    const copy = this.onBatch ? this.#copyBatch(n) : null;
+    const before = this.cur;
+    const ok = this.#decodeBatch(n, maxBytes > 0 ? maxBytes : 1);
+    if (copy) {
+      const used = ok ? (this.cur - before) >>> 0 : n;
+      if (used > 0) this.onBatch!(used === n ? copy : copy.subarray(0, used));
+    }
     return ok ? true : this.#fatal();
   }
 
@@ -216,21 +350,33 @@ export class VenusRing {
     return this.decoder.decodeRange(this.u8, start, start + len, allowIncomplete);
   }
 
-  #decodeBatch(n: number): boolean {
+  #decodeBatch(n: number, budget: number): boolean {
     const size = this.layout.bufferSize;
     const dec = this.decoder;
     let pos = this.cur & (size - 1);
     let left = n;
-    while (left > 0) {
+    while (left > 0 && budget > 0) {
       const before = this.cur;
       const contiguous = Math.min(left, size - pos);
-      const wraps = contiguous < left;
-      if (!this.#inPlace(pos, contiguous, wraps)) return false;
+      // the byte budget may cut this part short: stop at the last whole command
+      const cut = contiguous > budget;
+      const len = cut ? budget : contiguous;
+      const wraps = !cut && contiguous < left;
+      if (!this.#inPlace(pos, len, cut || wraps)) return false;
       const done = (this.cur - before) >>> 0;
-      if (done < contiguous && dec.incompleteAt < 0) return true; // a handler yielded
+      if (done < len && dec.incompleteAt < 0) { // a handler yielded
+        this.yielded = true;
+        return true;
+      }
       left -= done;
+      budget -= done;
       pos = (pos + done) & (size - 1);
       if (dec.incompleteAt < 0) continue;
+      if (cut) {
+        if (done > 0) return true; // the rest on a later drain
+        budget = Infinity; // one command larger than the budget: decode it whole
+        continue;
+      }
       // a command straddles the end of the buffer: decode it from a scratch copy
       const head = size - pos;
       let window = Math.min(left - head, WINDOW);
@@ -254,8 +400,12 @@ export class VenusRing {
           continue;
         }
         this.straddles++;
-        if (used < total && dec.incompleteAt < 0) return true; // a handler yielded
+        if (used < total && dec.incompleteAt < 0) { // a handler yielded
+          this.yielded = true;
+          return true;
+        }
         left -= used;
+        budget -= used;
         pos = (pos + used) & (size - 1);
         break;
       }
