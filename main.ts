@@ -7,7 +7,7 @@ import { parseFd, parseLevel, parseServerArgs, USAGE, UsageError, usageError } f
 import { Logger } from "./src/log.ts";
 import { SeqpacketSocket } from "./ffi/socket.ts";
 import { RenderServer } from "./src/render/server.ts";
-import { isBackendKind, workerProcessMain } from "./src/render/worker_main.ts";
+import { isBackendKind } from "./src/render/backend_kind.ts";
 import { VERSION } from "./src/version.ts";
 
 async function serve(args: string[]): Promise<number> {
@@ -44,7 +44,9 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-function worker(args: string[]): number {
+async function worker(args: string[]): Promise<number> {
+  // loaded here only: the server process never needs the backends
+  const { workerProcessMain } = await import("./src/render/worker_main.ts");
   const { values: v } = parseArgs({
     args,
     strict: true,

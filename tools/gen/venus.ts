@@ -295,6 +295,18 @@ export const LAYOUTS: Record<string, [number, number]> = {
 ${structs.map((s) => `${s.name}: [${ne.layout(s).size}, ${ne.layout(s).align}],`).join("\n")}
 };`);
     files["native.ts"] = L.join("\n\n");
+    files["layouts.ts"] = [
+      head(),
+      `/** Member offsets of every protocol struct as Vesper lays them out (LP64); tests compare them with the C compiler's. */`,
+      `export const MEMBER_OFFSETS: Record<string, [number, number, [string, number][]]> = {\n${
+        structs.map((s) => {
+          const l = ne.layout(s);
+          return `${s.name}: [${l.size}, ${l.align}, [${
+            s.members.map((m, i) => `["${m.name}", ${l.offs[i]}]`).join(", ")
+          }]],`;
+        }).join("\n")
+      }\n};`,
+    ].join("\n\n");
 
     const V: string[] = [head()];
     V.push(`/**
