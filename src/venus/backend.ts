@@ -23,7 +23,8 @@ import type { BackendHost, ContextBackend, ExportedBlob } from "../render/backen
 import { FD_TYPE_DMABUF, FD_TYPE_SHM } from "../render/resources.ts";
 import type { CaptureWriter } from "./capture.ts";
 import { FatalState, VenusDecoder } from "./decoder.ts";
-import { NoopHandlers } from "./generated/noop.ts";
+import { VulkanHandlers } from "./vulkan/handlers.ts";
+import { VulkanContext } from "./vulkan/context.ts";
 import type {
   VkBaseStruct,
   VkCommandStreamDependencyMESA,
@@ -73,6 +74,8 @@ export interface VenusContextServices {
   readonly log: Logger;
   readonly name: string;
   readonly rings: Map<string, VenusRing>;
+  /** the context's Vulkan state (instance, devices, queue timelines) */
+  readonly vk: VulkanContext;
   /** resource kind by res_id (render-protocol fd type), or undefined */
   resourceType(resId: number): number | undefined;
   resourceSize(resId: number): number;
@@ -89,15 +92,29 @@ export interface VenusContextServices {
 
 export type StreamKind = "context" | "ring" | "executed";
 
-/** Handlers of one stream: the MESA runtime commands plus no-op Vulkan. */
-export class StreamHandlers extends NoopHandlers {
+/** Handlers of one stream: the MESA runtime commands plus the Vulkan handlers. */
+export class StreamHandlers extends VulkanHandlers {
   /** the decoder this handler object is installed in */
   decoder!: VenusDecoder;
   #nested: VenusDecoder | null = null;
   ring: VenusRing | null = null;
 
   constructor(readonly ctx: VenusContextServices, readonly kind: StreamKind) {
-    super(ctx.objects, (m) => this.decoder.fail(m));
+    super(ctx.objects, (m) => this.decoder.fail(m), ctx.vk);
+  }
+
+  protected canYield(): boolean {
+    return this.kind === "ring";
+  }
+
+  protected yieldStream(): void {
+    this.decoder.yieldRequested = true;
+  }
+
+  protected serveOthers(): void {
+    // a wait on the context stream or in an executed stream: keep the rings and queues moving
+    for (const r of this.ctx.rings.values()) if (r.decoder !== this.decoder) r.drain();
+    this.ctx.vk.pollTimelines();
   }
 
   #contextOnly(what: string): boolean {
@@ -327,6 +344,9 @@ export class StreamHandlers extends NoopHandlers {
     const err = this.ctx.bindQueueTimeline(ringIdx);
     if (err) return this.decoder.fail(err);
     super.vkGetDeviceQueue2(device, pQueueInfo, pQueue);
+    if (pQueue !== null && this.objects.has(pQueue, 4)) {
+      this.ctx.vk.bindTimeline(ringIdx, pQueue, device);
+    }
   }
 }
 
@@ -334,6 +354,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   readonly objects = new ObjectTable();
   readonly fatal = new FatalState();
   readonly rings = new Map<string, VenusRing>();
+  readonly vk: VulkanContext;
   readonly decoder: VenusDecoder;
   readonly log: Logger;
   readonly name: string;
@@ -346,9 +367,13 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
    */
   capture: CaptureWriter | null = null;
 
-  constructor(readonly host: BackendHost) {
+  /** `vulkan: false` runs the protocol runtime over no-op Vulkan handlers (protocol tests) */
+  constructor(readonly host: BackendHost, opts: { vulkan?: boolean } = {}) {
     this.log = host.log;
     this.name = `ctx ${host.ctxId}`;
+    this.vk = new VulkanContext(this.objects, this.log, this.name);
+    this.vk.retire = (ring, seqno) => host.retire(ring, seqno);
+    this.vk.native = opts.vulkan ?? true;
     this.decoder = this.newStream("context", this.name);
   }
 
@@ -551,7 +576,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     for (const r of this.rings.values()) if (r.monitorPeriodUs) r.setStatusBits(RING_STATUS_ALIVE);
   }
 
-  exportBlob(resId: number, blobId: bigint): ExportedBlob | null {
+  exportBlob(resId: number, blobId: bigint, size: bigint, flags: number): ExportedBlob | null {
+    if (this.vk.native) return this.vk.exportBlob(resId, blobId, size, flags);
     this.log.warn(
       `${this.name}: CREATE_RESOURCE res ${resId}: no exportable object ${blobId} (no-op backend)`,
     );
@@ -561,6 +587,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   submitFence(ring: number, seqno: number, _flags = 0): boolean {
     // unbound: the context logs the fatal error (ContextBackend.submitFence)
     if (!this.#timelines.has(ring)) return false;
+    // a queue the host knows: retire once the work queued before the fence is done
+    if (this.vk.submitFence(ring, seqno)) return true;
     this.host.retire(ring, seqno);
     return true;
   }
@@ -598,6 +626,11 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     this.capture?.close();
     this.capture = null;
     this.rings.clear();
+    try {
+      this.vk.destroyAll();
+    } catch (e) {
+      this.log.warn(`${this.name}: Vulkan teardown: ${e}`);
+    }
     this.objects.clear();
   }
 }

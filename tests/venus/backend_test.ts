@@ -40,7 +40,7 @@ function setup(bufferSize = 4096) {
   resources.add(fakeResource(2, 65536)); // reply pool
   resources.add(fakeResource(3, 65536)); // command pool
   resources.add(fakeResource(4, 4096, FD_TYPE_DMABUF));
-  const backend = new VenusContextBackend(host);
+  const backend = new VenusContextBackend(host, { vulkan: false });
   const ring = resources.get(1)!.mapping!.bytes;
   const dv = new DataView(ring.buffer);
   const ok = backend.submitCmd(encode("vkCreateRingMESA", {
