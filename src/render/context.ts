@@ -1,11 +1,7 @@
 /**
- * One guest context inside a worker: serves the context socket.
- *
- * The loop blocks in recvmsg on the worker's own thread (like the reference
- * worker's main thread): a worker has nothing else to do between requests,
- * and a blocking read answers a SUBMIT_FENCE with no event-loop hop. Work
- * that must not stall this loop (rings, queue waits) runs on threads of its
- * own owned by the backend.
+ * One guest context inside a worker: serves the context socket, and runs the
+ * backend's own work (rings, queue fences) between messages through
+ * ContextBackend.tick — see {@link RenderContext.run} for the scheduler.
  *
  * Every request is checked before use: exact size per op, fd count per op,
  * fd kinds, ids and sizes. A violation is logged once, naming the op and the
@@ -22,6 +18,7 @@ import {
   F_SEAL_WRITE,
   fcntl,
   fdKind,
+  FdWait,
   fileSize,
   ftruncate,
   isEventfd,
@@ -29,6 +26,11 @@ import {
   memfdCreate,
   MFD_ALLOW_SEALING,
   MFD_CLOEXEC,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+  setTimerSlack,
 } from "../../ffi/libc.ts";
 import { Mapping } from "../../ffi/mmap.ts";
 import { MAX_FDS_PER_MESSAGE, type Received, type SeqpacketSocket } from "../../ffi/socket.ts";
@@ -127,12 +129,61 @@ export class RenderContext {
     return this.#backend;
   }
 
-  /** Serves requests until EOF or a fatal error, then frees everything. */
+  /**
+   * Serves requests until EOF or a fatal error, then frees everything.
+   *
+   * Scheduler: one thread per context, no ring threads. vkr gives every ring
+   * a thread plus a monitor thread, and they share the context's object
+   * table, reply streams and fatal flag under locks; here all of that is
+   * plain single-threaded data, a ring step costs no thread wake-up or lock,
+   * and the order between the context stream and the rings is the program
+   * order of this loop. What the threads gave vkr for free — rings drained
+   * while the socket is quiet, ALIVE while the socket is busy — the loop gets
+   * by calling the backend's tick() before every wait for a message and
+   * waiting for the socket only as long as tick() asks (ppoll with a
+   * sub-millisecond timeout; no timeout when it has nothing pending, so an
+   * idle context sleeps in the kernel like the reference worker). Fairness:
+   * a tick is bounded (the backend's time slice, cut at command boundaries),
+   * and after each tick at most one message is handled before the next tick,
+   * so neither a flooding ring nor a flooding socket starves the other. The
+   * price is that one long Vulkan call stalls everything of this context
+   * (not other contexts: each has its own worker); blocking waits are
+   * therefore made non-blocking in the backend (rings yield and are retried,
+   * pollers watch fences).
+   *
+   * Hot path: a message already queued is read without a poll (one
+   * recvmsg with MSG_DONTWAIT); with no backend work the read simply blocks.
+   */
   run(): "eof" | "fatal" {
     let how: "eof" | "fatal" = "eof";
     try {
+      setTimerSlack(1000); // ring back-off sleeps of 10 µs should not become 60 µs
+    } catch { /* best effort */ }
+    const waiter = new FdWait(this.socket.fd, POLLIN);
+    try {
       for (;;) {
-        const m = this.socket.recv(this.#buf, MAX_FDS_PER_MESSAGE);
+        let delay = -1;
+        if (this.#backend) {
+          const d = this.#backend.tick(performance.now());
+          if (d === false) {
+            // the backend logged the error; this is the consequence
+            this.log.debug(`ctx ${this.ctxId}: backend became fatal; ending context`);
+            how = "fatal";
+            break;
+          }
+          delay = d;
+        }
+        let m: Received | null;
+        if (delay < 0) {
+          m = this.socket.recv(this.#buf, MAX_FDS_PER_MESSAGE);
+        } else {
+          const r = this.socket.tryRecv(this.#buf, MAX_FDS_PER_MESSAGE);
+          if (r === "empty") {
+            if (delay > 0) waiter.wait(delay);
+            continue; // tick again (it is due, or a message is there)
+          }
+          m = r;
+        }
         if (!m) {
           this.log.debug(`ctx ${this.ctxId}: context socket closed`);
           break;
@@ -222,6 +273,7 @@ export class RenderContext {
       log: this.log,
       resources: this.resources,
       retire: (ring, seqno) => this.#timelines!.retire(ring, seqno),
+      wait: (ms) => this.#waitHangup(ms),
     });
     this.log.debug(
       `ctx ${this.ctxId}: INIT, ${this.#timelines.count} timelines, eventfd ${
@@ -229,6 +281,14 @@ export class RenderContext {
       }`,
     );
     return true;
+  }
+
+  #hangupWait: FdWait | null = null;
+
+  /** Sleeps up to `ms` unless the socket hangs up meanwhile (BackendHost.wait); false on hang-up. */
+  #waitHangup(ms: number): boolean {
+    this.#hangupWait ??= new FdWait(this.socket.fd, 0); // only POLLHUP/POLLERR wake it
+    return (this.#hangupWait.wait(ms) & (POLLHUP | POLLERR | POLLNVAL)) === 0;
   }
 
   #replyResource(fdType: number, mapInfo: number, fd?: number, vulkanInfo?: Uint8Array): boolean {
