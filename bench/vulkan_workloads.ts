@@ -264,6 +264,9 @@ async function server(root: string, cfg: Config): Promise<VtestServer> {
 }
 
 async function runOne(root: string, cfg: Config, m: Metric): Promise<RunResult> {
+  if (buildError) {
+    return { ok: false, error: "the workloads did not build (the compiler's output is above)" };
+  }
   const argv = [...pin, `${BUILD}/vkbench`, m.id, ...(opts.quick ? m.quickArgs : m.args)];
   try {
     if (cfg.server === null) {
@@ -292,7 +295,14 @@ if (pin.length) {
   const r = await run(["taskset", "-a", "-p", "-c", opts.cpu!, String(Deno.pid)]);
   if (r.code !== 0) throw new Error(`taskset: ${r.out}`);
 }
-await build(root);
+/** Set when the programs did not build: every run then fails with it, the table still prints. */
+let buildError: string | null = null;
+try {
+  await build(root);
+} catch (e) {
+  buildError = e instanceof Error ? e.message : String(e);
+  console.error(buildError);
+}
 
 const cells = new Map<string, Cell>();
 const cellOf = (c: Config, m: Metric) => {
@@ -374,7 +384,7 @@ console.log(
     opts.quick ? ", quick sizes" : ""
   }; CPU affinity ${cpus}; VN_PERF no-feedback = ${NO_FEEDBACK})`,
 );
-const W = [40, 7];
+const W = [44, 7];
 const header = [
   "metric".padEnd(W[0]),
   "unit".padEnd(W[1]),
@@ -418,7 +428,7 @@ for (const c of configs) {
 }
 if (failures.length) console.log(failures.map((f) => `  ${f}`).join("\n"));
 const devices = new Set([...cells.values()].map((c) => c.device).filter(Boolean));
-console.log(`devices: ${[...devices].join("; ")}`);
+if (devices.size) console.log(`devices: ${[...devices].join("; ")}`);
 
 if (opts.json) {
   const out = {
