@@ -429,6 +429,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
    * {@link addPoller}; pollers run on the context thread and must not block.
    */
   readonly pollers: (() => number)[] = [];
+  #timelinePoller: (() => number) | null = null;
   /** time (performance.now() ms) of the last ALIVE refresh */
   #aliveAt = -Infinity;
 
@@ -588,7 +589,20 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     // unbound: the context logs the fatal error (ContextBackend.submitFence)
     if (!this.#timelines.has(ring)) return false;
     // a queue the host knows: retire once the work queued before the fence is done
-    if (this.vk.submitFence(ring, seqno)) return true;
+    if (this.vk.submitFence(ring, seqno)) {
+      if (!this.#timelinePoller) {
+        // poll the queue fences while some are pending: 50 µs doubling to 1 ms, then unregister
+        let delay = 0.05;
+        this.#timelinePoller = () => {
+          if (this.vk.pollTimelines()) return delay = Math.min(1, delay * 2);
+          this.#timelinePoller = null;
+          delay = 0.05;
+          return -1;
+        };
+        this.addPoller(this.#timelinePoller);
+      }
+      return true;
+    }
     this.host.retire(ring, seqno);
     return true;
   }
