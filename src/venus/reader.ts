@@ -254,6 +254,8 @@ export class VenusReader {
     this.pos = p + 8;
     if (n === 0) return 0;
     if (minElemBytes > 0 ? n * minElemBytes > this.end - p - 8 : n > MAX_ZERO_SIZE_ELEMENTS) {
+      // elements that do not fit may continue past the end of a ring batch: an overrun
+      if (minElemBytes > 0 && !this.bad) this.overrun = true;
       return this.#tooMany(n);
     }
     return n;
