@@ -184,6 +184,8 @@ export abstract class VulkanHandlers extends VulkanCommands {
     if (!this.native) return super.vkDestroyInstance(instance, pAllocator);
     if (instance === 0) return;
     super.vkDestroyInstance(instance, pAllocator);
+    // the generated passthrough only unbinds non-dispatchable handles
+    this.destroyed(OT.INSTANCE, instance);
     this.vk.dropChildren(instance);
     if (this.vk.instanceId === instance) this.vk.instanceId = 0;
     this.vk.pdIds.clear();
@@ -385,6 +387,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     if (device === 0) return;
     this.vk.deviceGoing(device);
     super.vkDestroyDevice(device, pAllocator);
+    this.destroyed(OT.DEVICE, device);
     this.vk.dropChildren(device);
   }
 
