@@ -11,10 +11,9 @@ import { type ClientRun, runVenusClient, startVtest, type VtestServer, waitFor }
 
 /**
  * THE gate for everything that needs vulkaninfo to complete through Vesper
- * (its Vulkan backend). Until the backend lands, those cases run only with
- * VESPER_VK_ACCEPT=1; once it has landed, flip this to `true`.
+ * (its Vulkan backend): on, unless VESPER_VK_ACCEPT=0.
  */
-export const VESPER_VK_ACCEPT: boolean = Deno.env.get("VESPER_VK_ACCEPT") === "1";
+export const VESPER_VK_ACCEPT: boolean = Deno.env.get("VESPER_VK_ACCEPT") !== "0";
 
 export const VESPER = `${REPO}/bin/vesper`;
 
