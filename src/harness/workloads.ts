@@ -8,12 +8,8 @@
 import { C_SERVER, inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "./chroot.ts";
 import { startVtest, type VtestServer } from "./vtest.ts";
 
-/**
- * Whether the Vesper runs of the workloads are on: only with
- * VESPER_VK_WORKLOADS=1 until Vesper's Vulkan backend lands. Flip this one
- * constant (to `true`) to run them always.
- */
-export const VESPER_VK_WORKLOADS: boolean = Deno.env.get("VESPER_VK_WORKLOADS") === "1";
+/** Whether the Vesper runs of the workloads are on (unless VESPER_VK_WORKLOADS=0). */
+export const VESPER_VK_WORKLOADS: boolean = Deno.env.get("VESPER_VK_WORKLOADS") !== "0";
 
 export const WORKLOADS_SRC = `${REPO}/tests/workloads`;
 /** Where build.sh puts the programs (gitignored); the same path inside the chroot. */
