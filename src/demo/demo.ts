@@ -13,6 +13,7 @@ import { ensureChroot, REPO } from "../harness/chroot.ts";
 import { processesMatching, runVenusClient, startVtest, waitFor } from "../harness/vtest.ts";
 import { Logger } from "../log.ts";
 import { replayCapture } from "../venus/replay.ts";
+import { renderSceneDemo } from "./scene.ts";
 
 const STEPS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [
@@ -110,7 +111,20 @@ export async function demoMain(_args: string[]): Promise<number> {
   console.log(
     `   Vesper processes left behind: ${processesMatching(`${REPO}/main.ts`).length}`,
   );
-  return n > 0 ? 0 : 1;
+  // 6. rendering: a small scene offscreen through Mesa venus → Vesper, as a PNG, checked
+  // against the same program run directly on lavapipe
+  const pngPath = `${Deno.cwd()}/vesper-demo-scene.png`;
+  console.log("\n6. rendering a scene offscreen through Mesa venus → Vesper → lavapipe");
+  let sceneOk = false;
+  try {
+    const scene = await renderSceneDemo({ root, pngPath });
+    sceneOk = scene.ok;
+    console.log(`   ${scene.summary}`);
+    if (scene.ok) console.log(`   wrote ${pngPath} (open it with any image viewer)`);
+  } catch (e) {
+    console.log(`   scene failed: ${(e as Error).message}`);
+  }
+  return n > 0 && code === 0 && sceneOk ? 0 : 1;
 }
 
 /**
