@@ -52,7 +52,7 @@ const reply = (offset: number): [string, Args] => [
   "vkSetReplyCommandStreamMESA",
   { pStream: { resourceId: 2, offset, size: 4096 } },
 ];
-const INST = 1, PDEV = 2, DEV = 3, QUEUE = 4, POOL = 5, CB = 6, BUF = 7, LAYOUT = 8, PIPE = 9;
+const INST = 1, PDEV = 2, DEV = 3, QUEUE = 4, POOL = 5, CB = 6, BUF = 7, LAYOUT = 8, _PIPE = 9;
 
 function bringUp(): Uint8Array {
   return stream(

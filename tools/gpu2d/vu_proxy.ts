@@ -13,7 +13,7 @@
  * A blocking poll loop: this is a test tool and has nothing else to do.
  */
 import { parseArgs } from "node:util";
-import { OwnedFd } from "../../ffi/fd.ts";
+import type { OwnedFd } from "../../ffi/fd.ts";
 import {
   poll,
   type PollFd,
