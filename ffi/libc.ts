@@ -382,6 +382,19 @@ export function getppid(): number {
   return libc().getppid();
 }
 
+const SC_PAGESIZE = 30;
+const SC_PHYS_PAGES = 85;
+
+/**
+ * Bytes of physical memory (sysconf), or null when unknown. Unlike
+ * /proc/meminfo this needs no read permission (Deno wants --allow-all for /proc).
+ */
+export function physicalMemoryBytes(): number | null {
+  const pages = Number(libc().sysconf(SC_PHYS_PAGES));
+  const size = Number(libc().sysconf(SC_PAGESIZE));
+  return pages > 0 && size > 0 ? pages * size : null;
+}
+
 /** kill(2); false when the process no longer exists. */
 export function kill(pid: number, sig: number): boolean {
   if (libc().kill(pid, sig) === 0) return true;

@@ -127,6 +127,7 @@ export const LIBC_SYMBOLS = {
   },
   getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
   getppid: { parameters: [], result: "i32" }, // pid_t getppid(void)
+  sysconf: { parameters: ["i32" /* int name */], result: "i64" }, // long sysconf(int name)
   kill: { parameters: ["i32", /* pid_t pid */ "i32" /* int sig */], result: "i32" },
   waitpid: {
     parameters: ["i32", /* pid_t pid */ "buffer", /* int *wstatus */ "i32" /* int options */],

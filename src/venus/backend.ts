@@ -79,7 +79,10 @@ export interface VenusContextServices {
   /** resource kind by res_id (render-protocol fd type), or undefined */
   resourceType(resId: number): number | undefined;
   resourceSize(resId: number): number;
-  bindQueueTimeline(ringIdx: number): string | null;
+  /** binds virtio-gpu ring `ringIdx` to a queue of `device`; an error when taken or invalid */
+  bindQueueTimeline(ringIdx: number, device: number): string | null;
+  /** vkDestroyDevice: the rings bound to the device's queues become free again (as in vkr) */
+  unbindQueueTimelines(device: number): void;
   /** when set, every stream is recorded (see capture.ts) */
   readonly capture: CaptureWriter | null;
   /** creates the decoder + handlers of a new stream (a ring, an executed stream) */
@@ -341,12 +344,18 @@ export class StreamHandlers extends VulkanHandlers {
     if (ringIdx < 0) {
       return this.decoder.fail("vkGetDeviceQueue2 without VkDeviceQueueTimelineInfoMESA");
     }
-    const err = this.ctx.bindQueueTimeline(ringIdx);
+    const err = this.ctx.bindQueueTimeline(ringIdx, device);
     if (err) return this.decoder.fail(err);
     super.vkGetDeviceQueue2(device, pQueueInfo, pQueue);
     if (pQueue !== null && this.objects.has(pQueue, 4)) {
       this.ctx.vk.bindTimeline(ringIdx, pQueue, device);
     }
+  }
+
+  override vkDestroyDevice(device: number, pAllocator: null): void {
+    super.vkDestroyDevice(device, pAllocator);
+    // Mesa binds ring_idx 1.. again for the next device of the context
+    if (device) this.ctx.unbindQueueTimelines(device);
   }
 }
 
@@ -358,7 +367,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   readonly decoder: VenusDecoder;
   readonly log: Logger;
   readonly name: string;
-  readonly #timelines = new Set<number>();
+  /** bound queue ring_idx → the device id of its queue */
+  readonly #timelines = new Map<number, number>();
   #submits = 0;
   /**
    * Capture hook: when set (e.g. from VESPER_CAPTURE), SUBMIT_CMD payloads,
@@ -390,11 +400,15 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     return this.host.resources.get(resId)?.size ?? 0;
   }
 
-  bindQueueTimeline(ringIdx: number): string | null {
+  bindQueueTimeline(ringIdx: number, device: number): string | null {
     if (ringIdx < 1 || ringIdx >= 64) return `queue ring_idx ${ringIdx} out of range`;
     if (this.#timelines.has(ringIdx)) return `queue ring_idx ${ringIdx} already bound`;
-    this.#timelines.add(ringIdx);
+    this.#timelines.set(ringIdx, device);
     return null;
+  }
+
+  unbindQueueTimelines(device: number): void {
+    for (const [ringIdx, d] of this.#timelines) if (d === device) this.#timelines.delete(ringIdx);
   }
 
   newStream(kind: StreamKind, name: string, reply?: VenusDecoder["reply"]): VenusDecoder {

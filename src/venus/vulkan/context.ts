@@ -13,6 +13,7 @@
  */
 import type { Logger } from "../../log.ts";
 import type { ProcTable } from "../../../ffi/vulkan.ts";
+import { physicalMemoryBytes } from "../../../ffi/libc.ts";
 import { COMMAND_NAME } from "../generated/types.ts";
 import { type Dispatchable, FFI } from "../generated/vulkan.ts";
 import type { ObjectTable } from "../object_table.ts";
@@ -317,9 +318,7 @@ export { FFI };
 export function contextMemoryLimit(): number {
   const env = Number(Deno.env.get("VESPER_MAX_CONTEXT_MEMORY") ?? "");
   if (Number.isSafeInteger(env) && env > 0) return env;
-  try {
-    const m = /MemTotal:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/meminfo"));
-    if (m) return Math.floor(Number(m[1]) * 1024 * 0.75);
-  } catch { /* no /proc */ }
-  return 4 * 2 ** 30;
+  // not /proc/meminfo: under Vesper's own permissions Deno refuses /proc (NotCapable)
+  const total = physicalMemoryBytes();
+  return total ? Math.floor(total * 0.75) : 4 * 2 ** 30;
 }
