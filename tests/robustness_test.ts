@@ -16,8 +16,12 @@
  * 5. a guest asking for far more memory than the host has (oom: 1 TiB, then
  *    256 MiB chunks until refused): VK_ERROR_OUT_OF_HOST/DEVICE_MEMORY, no
  *    crash, the program frees and exits 0, and the render server holds no
- *    vesper-memory memfd once it freed. The oracle (lavapipe directly) grants
- *    all of it: it allocates lazily and has no limit.
+ *    vesper-memory memfd once it freed. That needs VN_PERF=no_async_mem_alloc:
+ *    by default Mesa allocates asynchronously, the app sees VK_SUCCESS, and
+ *    its vkFreeMemory of the never-created id ends the context (a clear log
+ *    line; the C server loses such a client too) — also tested: only that
+ *    client is lost. The oracle (lavapipe directly) grants all of it (1 TiB
+ *    and 128 GiB of chunks): it allocates lazily and has no limit.
  *
  * At the protocol level (tests/support/render_client.ts):
  *
@@ -33,7 +37,7 @@
  *
  * 3. A ring full of garbage going FATAL without affecting another context is
  *    covered by tests/venus_ring_service_test.ts ("a garbage ring goes FATAL
- *    and ends only its own context").
+ *    and ends only its own context"; process workers only).
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import {
