@@ -15,22 +15,16 @@ import { type BackendHost, type ContextBackend, NullBackend } from "./backend.ts
 import { RenderContext } from "./context.ts";
 import { ASSIGN_MAGIC, ASSIGN_SIZE, decodeCtxName } from "./protocol.ts";
 import { VenusContextBackend } from "../venus/backend.ts";
+import { type BackendKind, DEFAULT_BACKEND } from "./backend_kind.ts";
 import { CaptureWriter } from "../venus/capture.ts";
 
 /**
- * Which context backend workers run: "venus" decodes the Venus protocol (its
- * Vulkan handlers are still no-ops), "null" accepts streams undecoded. Chosen
+ * Which context backend workers run: "venus" decodes the Venus protocol and
+ * runs it on the host's Vulkan, "null" accepts streams undecoded. Chosen
  * with VESPER_BACKEND (default: DEFAULT_BACKEND); VESPER_CAPTURE=DIR makes Venus workers record their
  * streams to DIR/ctx<id>-<pid>.vcap (`vesper replay FILE` decodes one).
  */
-export type BackendKind = "null" | "venus";
-
-/** Workers decode the Venus protocol unless VESPER_BACKEND=null. */
-export const DEFAULT_BACKEND: BackendKind = "venus";
-
-export function isBackendKind(s: string | undefined): s is BackendKind {
-  return s === "null" || s === "venus";
-}
+export { type BackendKind, DEFAULT_BACKEND, isBackendKind } from "./backend_kind.ts";
 
 export interface WorkerParams {
   /** the context socket (owned by the worker from now on) */

@@ -287,10 +287,10 @@ export class VulkanContext {
       try {
         if (e.type === OT.DEVICE) {
           const d = e.host as NativeDispatchable;
-          d.t.named("vkDestroyDevice", ["u64", "usize"], "void")?.(d.h, 0);
+          this.call(d, "vkDestroyDevice", d.h, 0);
         } else if (e.type === OT.INSTANCE) {
           const d = e.host as NativeDispatchable;
-          d.t.named("vkDestroyInstance", ["u64", "usize"], "void")?.(d.h, 0);
+          this.call(d, "vkDestroyInstance", d.h, 0);
         } else if (DESTROYERS[e.type]) {
           if (this.objects.get(e.parent)?.type !== OT.DEVICE) continue; // pool children
           const dev = this.disp(e.parent);

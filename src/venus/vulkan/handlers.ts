@@ -171,7 +171,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     const inst = new NativeDispatchable(OT.INSTANCE, h, new ProcTable("instance", h, FFI));
     const err = this.objects.create(OT.INSTANCE, pInstance, inst);
     if (err) {
-      inst.t.named("vkDestroyInstance", ["u64", "usize"], "void")?.(h, 0);
+      this.vk.call(inst, "vkDestroyInstance", h, 0);
       this.fail(err);
       return VK.ERROR_INITIALIZATION_FAILED;
     }
@@ -253,15 +253,8 @@ export abstract class VulkanHandlers extends VulkanCommands {
   deviceExtensions(physicalDevice: number): { extensionName: string; specVersion: number }[] {
     let list = this.vk.deviceExtensions.get(physicalDevice);
     if (list) return list;
-    const count = { value: 0 };
-    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, null);
-    const host: VkExtensionProperties[] = Array.from(
-      { length: count.value },
-      () => ({}) as VkExtensionProperties,
-    );
-    super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, host);
     list = [];
-    for (const e of host.slice(0, count.value)) {
+    for (const e of this.#hostExtensions(physicalDevice)) {
       const spec = PROTOCOL_EXTENSION_SPECS[e.extensionName];
       if (spec === undefined || HIDDEN_DEVICE_EXTENSIONS.has(e.extensionName)) continue;
       list.push({ extensionName: e.extensionName, specVersion: Math.min(e.specVersion, spec) });
@@ -337,7 +330,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
         return VK.ERROR_UNKNOWN;
       }
     }
-    const available = new Set(this.#hostExtensionNames(physicalDevice));
+    const available = new Set(this.#hostExtensions(physicalDevice).map((e) => e.extensionName));
     const exts = new Set(pCreateInfo.ppEnabledExtensionNames ?? []);
     for (const e of exts) if (!available.has(e)) return VK.ERROR_EXTENSION_NOT_PRESENT;
     for (const e of BACKEND_DEVICE_EXTENSIONS) if (available.has(e)) exts.add(e);
@@ -363,7 +356,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     const dev = new NativeDispatchable(OT.DEVICE, h, new ProcTable("device", h, FFI));
     const err = this.objects.create(OT.DEVICE, pDevice, dev, physicalDevice);
     if (err) {
-      dev.t.named("vkDestroyDevice", ["u64", "usize"], "void")?.(h, 0);
+      this.vk.call(dev, "vkDestroyDevice", h, 0);
       this.fail(err);
       return VK.ERROR_INITIALIZATION_FAILED;
     }
@@ -371,7 +364,8 @@ export abstract class VulkanHandlers extends VulkanCommands {
     return VK.SUCCESS;
   }
 
-  #hostExtensionNames(physicalDevice: number): string[] {
+  /** the host driver's device extensions, unfiltered (count query, then the list) */
+  #hostExtensions(physicalDevice: number): VkExtensionProperties[] {
     const count = { value: 0 };
     super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, null);
     const host: VkExtensionProperties[] = Array.from(
@@ -379,7 +373,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
       () => ({}) as VkExtensionProperties,
     );
     super.vkEnumerateDeviceExtensionProperties(physicalDevice, null, count, host);
-    return host.slice(0, count.value).map((e) => e.extensionName);
+    return host.slice(0, count.value);
   }
 
   override vkDestroyDevice(device: number, pAllocator: null): void {
