@@ -54,6 +54,25 @@ if [ ! -e "$root/.vesper-tools-ready" ]; then
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $tool_packages" >&2
   touch "$root/.vesper-tools-ready"
 fi
+# Bind mounts left by earlier checkouts whose directory has since been deleted
+# (a CI clone, a scratch clone) go first: a new checkout at the same path must
+# not find the old, deleted tree mounted there.
+awk -v r="$root/" 'index($5, r) == 1 && $4 ~ /\/\/deleted$/ { print $5 }' /proc/self/mountinfo |
+  sort -r | while read -r stale; do
+  log "unmounting stale $stale"
+  umount -l "$(printf '%b' "$stale")" || true
+done
 mkdir -p "$root$repo" "$root/run/xdg"
+# the repository must be this very directory (same device and inode), not
+# something else mounted at the same path earlier
+if mountpoint -q "$root$repo" &&
+  [ "$(stat -Lc %d:%i "$root$repo")" != "$(stat -Lc %d:%i "$repo")" ]; then
+  log "unmounting $root$repo: another directory is mounted there"
+  umount -l "$root$repo"
+fi
 mountpoint -q "$root$repo" || mount --bind "$repo" "$root$repo"
+if [ "$(stat -Lc %d:%i "$root$repo")" != "$(stat -Lc %d:%i "$repo")" ]; then
+  log "the repository is not visible at $root$repo"
+  exit 1
+fi
 echo "$root"
