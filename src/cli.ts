@@ -31,6 +31,7 @@ Options:
 Environment:
   VESPER_LOG_LEVEL          default log level (useful when a VMM starts Vesper)
   VESPER_WORKER             default worker mode
+  VESPER_LOG_TIMESTAMPS=1   start each log line with the time (s since the epoch, µs)
 `;
 
 export class UsageError extends Error {

@@ -14,6 +14,23 @@ export function isLevel(s: string): s is Level {
 
 const enc = new TextEncoder();
 
+/**
+ * With VESPER_LOG_TIMESTAMPS=1 every line starts with the wall-clock time in
+ * seconds since the epoch, to the microsecond (to line up the server's,
+ * workers' and the proxy's events). Read once per process or thread.
+ */
+const TIMESTAMPS = (() => {
+  try {
+    return Deno.env.get("VESPER_LOG_TIMESTAMPS") === "1";
+  } catch {
+    return false; // no env permission: plain lines
+  }
+})();
+
+function stamp(): string {
+  return `${((performance.timeOrigin + performance.now()) / 1000).toFixed(6)} `;
+}
+
 export class Logger {
   #rank: number;
 
@@ -40,7 +57,9 @@ export class Logger {
 
   #write(level: Level, msg: string): void {
     if (LEVELS.indexOf(level) > this.#rank) return;
-    const line = `vesper[${Deno.pid}] ${this.role}: ${level.toUpperCase()} ${msg}\n`;
+    const line = `${
+      TIMESTAMPS ? stamp() : ""
+    }vesper[${Deno.pid}] ${this.role}: ${level.toUpperCase()} ${msg}\n`;
     if (this.sink) return this.sink(line);
     try {
       Deno.stderr.writeSync(enc.encode(line));

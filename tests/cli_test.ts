@@ -101,7 +101,7 @@ Deno.test("bad --worker and --log-level values are usage errors", async () => {
 
 Deno.test("launcher, compile task and worker re-exec use the same permissions", () => {
   const launcher = Deno.readTextFileSync(`${REPO}/bin/vesper`);
-  const runLine = launcher.split("\n").find((l) => l.includes(" run "))!;
+  const runLine = launcher.split("\n").find((l) => /^exec .* run /.test(l))!;
   const launcherFlags = runLine.split(/\s+/).filter((w) => w.startsWith("--allow"));
   const compile: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).tasks.compile;
   const compileFlags = compile.split(/\s+/).filter((w) => w.startsWith("--allow"));

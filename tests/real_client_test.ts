@@ -10,8 +10,13 @@
  */
 import { assert } from "./support/assert.ts";
 import { C_SERVER, ensureChroot } from "../src/harness/chroot.ts";
-import { REPO, VESPER, waitFor } from "./support/render_client.ts";
-import { processesMatching, runVenusClient, startVtest } from "../src/harness/vtest.ts";
+import { VESPER, waitFor } from "./support/render_client.ts";
+import {
+  processesMatching,
+  runVenusClient,
+  startVtest,
+  VESPER_CMDLINE,
+} from "../src/harness/vtest.ts";
 
 const root = await ensureChroot();
 
@@ -31,8 +36,8 @@ for (const mode of ["process", "thread"] as const) {
         // SIGKILLs the render server (its fini does). Nothing of Vesper may
         // remain: process-mode workers die with their server (PDEATHSIG).
         assert(
-          await waitFor(() => processesMatching(`${REPO}/main.ts`).length === 0, 10000),
-          `Vesper processes left after the client left: ${processesMatching(`${REPO}/main.ts`)}`,
+          await waitFor(() => processesMatching(VESPER_CMDLINE).length === 0, 10000),
+          `Vesper processes left after the client left: ${processesMatching(VESPER_CMDLINE)}`,
         );
       } finally {
         await vtest.stop();
@@ -56,8 +61,8 @@ for (const mode of ["process", "thread"] as const) {
       assert((flags & 0xc0) === 0xc0, `INIT flags 0x${flags.toString(16)} lack VENUS|NO_VIRGL`);
       assert(!/ERROR/.test(log), `errors in Vesper's log:\n${log}`);
       assert(
-        await waitFor(() => processesMatching(`${REPO}/main.ts`).length === 0, 10000),
-        `Vesper processes left after vtest exited: ${processesMatching(`${REPO}/main.ts`)}\n${log}`,
+        await waitFor(() => processesMatching(VESPER_CMDLINE).length === 0, 10000),
+        `Vesper processes left after vtest exited: ${processesMatching(VESPER_CMDLINE)}\n${log}`,
       );
     },
   });

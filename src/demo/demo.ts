@@ -10,7 +10,13 @@
  * Vesper answered, then one line of Vesper's own counters (see vesperStats).
  */
 import { ensureChroot, REPO } from "../harness/chroot.ts";
-import { processesMatching, runVenusClient, startVtest, waitFor } from "../harness/vtest.ts";
+import {
+  processesMatching,
+  runVenusClient,
+  startVtest,
+  VESPER_CMDLINE,
+  waitFor,
+} from "../harness/vtest.ts";
 import { Logger } from "../log.ts";
 import { replayCapture } from "../venus/replay.ts";
 import { renderSceneDemo } from "./scene.ts";
@@ -75,7 +81,7 @@ export async function demoMain(_args: string[]): Promise<number> {
   try {
     console.log("3. running `vulkaninfo --summary` on Mesa venus against it (bounded: 20 s)\n");
     run = await runVenusClient(root, vtest, ["vulkaninfo", "--summary"], 20);
-    await waitFor(() => processesMatching(`${REPO}/main.ts`).length === 0, 5000);
+    await waitFor(() => processesMatching(VESPER_CMDLINE).length === 0, 5000);
   } finally {
     await vtest.stop();
   }
@@ -109,7 +115,7 @@ export async function demoMain(_args: string[]): Promise<number> {
   console.log(`   ${await vesperStats(vtest.log(), `${root}${captureDir}`)}`);
   Deno.removeSync(`${root}${captureDir}`, { recursive: true });
   console.log(
-    `   Vesper processes left behind: ${processesMatching(`${REPO}/main.ts`).length}`,
+    `   Vesper processes left behind: ${processesMatching(VESPER_CMDLINE).length}`,
   );
   // 6. rendering: a small scene offscreen through Mesa venus → Vesper, as a PNG, checked
   // against the same program run directly on lavapipe

@@ -4,7 +4,7 @@
  * Vulkan program on Mesa's venus driver talking to it — all in the trixie
  * chroot.
  */
-import { inChroot, LVP_ICD, VIRTIO_ICD } from "./chroot.ts";
+import { inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "./chroot.ts";
 
 export interface VtestServer {
   socketPath: string;
@@ -115,15 +115,31 @@ export async function runVenusClient(
   };
 }
 
-/** Pids of running processes whose command line contains `needle`. */
-export function processesMatching(needle: string): number[] {
+/**
+ * Command lines of the Vesper processes (servers and workers) that
+ * bin/vesper starts: `deno run ... <repo>/main.ts`, or the launcher's bundle
+ * `<repo>/.cache/bundle.<build>/main.js`.
+ */
+export const VESPER_CMDLINE = new RegExp(
+  `${
+    REPO.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  }/(main\\.ts|\\.cache/bundle\\.[^/ ]+/main\\.js)( |$)`,
+);
+
+/** Whether a command line (NULs as spaces) contains `needle` or matches it. */
+export function cmdlineMatches(cmdline: string, needle: string | RegExp): boolean {
+  return typeof needle === "string" ? cmdline.includes(needle) : needle.test(cmdline);
+}
+
+/** Pids of running processes whose command line contains or matches `needle`. */
+export function processesMatching(needle: string | RegExp): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
     try {
       const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
       const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (cmd.includes(needle) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(e.name));
+      if (cmdlineMatches(cmd, needle) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(e.name));
     } catch { /* gone */ }
   }
   return out;

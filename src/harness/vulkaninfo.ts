@@ -7,7 +7,15 @@
  * fd and RSS checks on the long-lived processes).
  */
 import { C_SERVER, inChroot, REPO } from "./chroot.ts";
-import { type ClientRun, runVenusClient, startVtest, type VtestServer, waitFor } from "./vtest.ts";
+import {
+  type ClientRun,
+  cmdlineMatches,
+  runVenusClient,
+  startVtest,
+  VESPER_CMDLINE,
+  type VtestServer,
+  waitFor,
+} from "./vtest.ts";
 
 /**
  * THE gate for everything that needs vulkaninfo to complete through Vesper
@@ -26,7 +34,7 @@ export interface ServerConfig {
   /** added to virgl_test_server's environment, hence the render server's */
   env: Record<string, string>;
   /** a string in the command line of the server and of its workers */
-  needle: string;
+  needle: string | RegExp;
   /** false for Vesper until its backend lands (see VESPER_VK_ACCEPT) */
   enabled: boolean;
 }
@@ -44,7 +52,7 @@ export function vesperServer(mode: "process" | "thread"): ServerConfig {
     name: `vesper-${mode}`,
     renderServer: VESPER,
     env: { VESPER_WORKER: mode, VESPER_LOG_LEVEL: "warn" },
-    needle: `${REPO}/main.ts`,
+    needle: VESPER_CMDLINE,
     enabled: VESPER_VK_ACCEPT,
   };
 }
@@ -429,7 +437,9 @@ export async function soak(
     const sampler = (async () => {
       while (sampling) {
         // render servers: needle processes whose parent is not one (those are workers)
-        const ours = tagged().filter((p) => p.cmdline.includes(server.needle) && !long.has(p.pid));
+        const ours = tagged().filter((p) =>
+          cmdlineMatches(p.cmdline, server.needle) && !long.has(p.pid)
+        );
         const pids = new Set(ours.map((p) => p.pid));
         const servers = ours.filter((p) => !pids.has(p.ppid));
         report.maxRenderServers = Math.max(report.maxRenderServers, servers.length);

@@ -94,6 +94,18 @@ abstract class Assignable {
   }
 }
 
+/**
+ * The thread workers' entry module. From the sources (and in the compiled
+ * binary, which embeds the sources) it sits beside this module; in the
+ * launcher's bundle (bin/vesper) this code is part of main.js and the entry
+ * is the bundle's src/render/worker_thread.js.
+ */
+function threadEntry(): URL {
+  return import.meta.url.endsWith(".ts")
+    ? new URL("./worker_thread.ts", import.meta.url)
+    : new URL("./src/render/worker_thread.js", import.meta.url);
+}
+
 class ProcessWorker extends Assignable implements WorkerHandle {
   readonly mode = "process";
   readonly pid: number;
@@ -175,7 +187,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
       logLevel: s.logLevel,
       backend: s.backend,
     };
-    this.#worker = new Worker(new URL("./worker_thread.ts", import.meta.url), {
+    this.#worker = new Worker(threadEntry(), {
       type: "module",
       name: "vesper-ctx",
     });
