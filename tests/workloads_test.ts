@@ -89,20 +89,9 @@ for (const worker of ["process", "thread"] as const) {
       async fn() {
         const want = await oracle(name);
         assert(want.code === 0, `the oracle failed:\n${detail(want)}`);
-        // KNOWN BUG (see the closing note / tests/workloads/README.md): with Mesa's semaphore
-        // feedback on, a host-signalled timeline wait is occasionally never seen by the guest
-        // under CPU load (sync, nomem; ~30% on a loaded 2-vCPU VM, 0% unloaded, 0% with
-        // VN_PERF=no_semaphore_feedback). Those two get up to 3 attempts, each one logged.
-        const attempts = name === "sync" || name === "nomem" ? 3 : 1;
-        let run = await runWorkload(root!, name, { kind: "vesper", worker });
-        for (let i = 1; i < attempts && run.code !== 0; i++) {
-          console.warn(
-            `KNOWN BUG: ${name} attempt ${i} failed (${
-              run.stderr.trim().split("\n").pop()
-            }); retrying`,
-          );
-          run = await runWorkload(root!, name, { kind: "vesper", worker });
-        }
+        // one attempt: sync/nomem used to hang under load (Mesa's signal/slot-write race
+        // in timeline-semaphore feedback), now guarded (src/venus/vulkan/feedback_guard.ts)
+        const run = await runWorkload(root!, name, { kind: "vesper", worker });
         assert(run.code === 0, detail(run));
         assertEquals(run.results, want.results, detail(run));
       },

@@ -19,6 +19,7 @@ import { type Dispatchable, FFI } from "../generated/vulkan.ts";
 import type { ObjectTable } from "../object_table.ts";
 import { Arena } from "./arena.ts";
 import { HostMemoryTable } from "./host_memory.ts";
+import { FeedbackGuard } from "./feedback_guard.ts";
 import type { ExportedBlob } from "../../render/backend.ts";
 
 export const OT = {
@@ -132,6 +133,8 @@ export class VulkanContext {
   readonly memoryTypes = new Map<number, number[]>();
   /** memfd-backed host-visible memory by memory id */
   readonly hostMemory: HostMemoryTable;
+  /** timeline-semaphore feedback slots (Mesa's signal/slot-write race) */
+  readonly feedback: FeedbackGuard;
   /** marshalling memory for the context's own calls (fences, teardown) */
   readonly arena = new Arena(4096);
   /** false: no host Vulkan (protocol tests): commands take the no-op path */
@@ -142,6 +145,7 @@ export class VulkanContext {
 
   constructor(readonly objects: ObjectTable, readonly log: Logger, readonly name: string) {
     this.hostMemory = new HostMemoryTable(log, contextMemoryLimit());
+    this.feedback = new FeedbackGuard(this.hostMemory);
   }
 
   /** CREATE_RESOURCE with a VkDeviceMemory id as blob id. */

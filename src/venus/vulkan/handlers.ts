@@ -21,19 +21,27 @@ import type {
   Ref,
   U64,
   VkBaseStruct,
+  VkBindBufferMemoryInfo,
+  VkBufferCopy,
+  VkCommandBufferBeginInfo,
   VkDeviceCreateInfo,
   VkExtensionProperties,
   VkInstanceCreateInfo,
   VkMemoryAllocateInfo,
   VkPhysicalDeviceMemoryProperties,
   VkPhysicalDeviceProperties,
+  VkSemaphoreSignalInfo,
   VkSemaphoreWaitInfo,
+  VkSubmitInfo,
+  VkSubmitInfo2,
+  VkTimelineSemaphoreSubmitInfo,
 } from "../generated/types.ts";
 import type { ObjectTable } from "../object_table.ts";
 import type { Span } from "../span.ts";
 import { Arena, ARENA_FULL } from "./arena.ts";
 import { cmdId, NativeDispatchable, OT, VK, type VulkanContext } from "./context.ts";
 import { ProcTable } from "../../../ffi/vulkan.ts";
+import { GRACE_MS } from "./feedback_guard.ts";
 
 const HIDDEN_DEVICE_EXTENSIONS = new Set([
   "VK_EXT_tooling_info",
@@ -63,6 +71,8 @@ export abstract class VulkanHandlers extends VulkanCommands {
     return this.vk.native;
   }
   #waitStart = -1;
+  #feedbackHeld = 0;
+  #feedbackExpired = 0;
 
   constructor(objects: ObjectTable, fail: (msg: string) => void, readonly vk: VulkanContext) {
     super(objects, fail);
@@ -495,6 +505,122 @@ export abstract class VulkanHandlers extends VulkanCommands {
   override vkFreeMemory(device: number, memory: number, pAllocator: null): void {
     super.vkFreeMemory(device, memory, pAllocator);
     if (this.native && memory) this.vk.hostMemory.release(memory);
+  }
+
+  // ------------------------------------- timeline feedback (feedback_guard.ts)
+
+  override vkBindBufferMemory(device: number, buffer: number, memory: number, offset: U64): number {
+    const r = super.vkBindBufferMemory(device, buffer, memory, offset);
+    if (this.native && r === VK.SUCCESS) this.vk.feedback.bindBuffer(buffer, memory, offset);
+    return r;
+  }
+
+  override vkBindBufferMemory2(
+    device: number,
+    bindInfoCount: number,
+    pBindInfos: VkBindBufferMemoryInfo[] | null,
+  ): number {
+    const r = super.vkBindBufferMemory2(device, bindInfoCount, pBindInfos);
+    if (this.native && r === VK.SUCCESS) {
+      for (const b of pBindInfos ?? []) {
+        this.vk.feedback.bindBuffer(b.buffer, b.memory, b.memoryOffset);
+      }
+    }
+    return r;
+  }
+
+  override vkDestroyBuffer(device: number, buffer: number, pAllocator: null): void {
+    super.vkDestroyBuffer(device, buffer, pAllocator);
+    this.vk.feedback.destroyBuffer(buffer);
+  }
+
+  override vkBeginCommandBuffer(
+    commandBuffer: number,
+    pBeginInfo: VkCommandBufferBeginInfo | null,
+  ): number {
+    this.vk.feedback.resetCommandBuffer(commandBuffer);
+    return super.vkBeginCommandBuffer(commandBuffer, pBeginInfo);
+  }
+
+  override vkCmdCopyBuffer(
+    commandBuffer: number,
+    srcBuffer: number,
+    dstBuffer: number,
+    regionCount: number,
+    pRegions: Span<VkBufferCopy> | null,
+  ): void {
+    if (regionCount === 1 && pRegions !== null) {
+      this.vk.feedback.copyBuffer(commandBuffer, srcBuffer, dstBuffer, 1, pRegions.at(0));
+    }
+    super.vkCmdCopyBuffer(commandBuffer, srcBuffer, dstBuffer, regionCount, pRegions);
+  }
+
+  override vkQueueSubmit(
+    queue: number,
+    submitCount: number,
+    pSubmits: VkSubmitInfo[] | null,
+    fence: number,
+  ): number {
+    for (const b of pSubmits ?? []) {
+      const sems = b.pSignalSemaphores ?? [];
+      if (sems.length === 0 || !b.pCommandBuffers) continue;
+      let tl: VkTimelineSemaphoreSubmitInfo | null = null;
+      for (let p = b.pNext; p; p = p.pNext) {
+        if (p.sType === STRUCTURE_TYPE.VkTimelineSemaphoreSubmitInfo) {
+          tl = p as VkTimelineSemaphoreSubmitInfo;
+        }
+      }
+      const values = tl?.pSignalSemaphoreValues;
+      if (!values || values.length !== sems.length) continue;
+      this.vk.feedback.submitBatch(
+        b.pCommandBuffers,
+        sems.map((semaphore, i) => ({ semaphore, value: values[i] })),
+      );
+    }
+    return super.vkQueueSubmit(queue, submitCount, pSubmits, fence);
+  }
+
+  override vkQueueSubmit2(
+    queue: number,
+    submitCount: number,
+    pSubmits: VkSubmitInfo2[] | null,
+    fence: number,
+  ): number {
+    for (const b of pSubmits ?? []) {
+      const sems = b.pSignalSemaphoreInfos ?? [];
+      if (sems.length === 0 || !b.pCommandBufferInfos) continue;
+      this.vk.feedback.submitBatch(
+        b.pCommandBufferInfos.map((c) => c.commandBuffer),
+        sems.map((s) => ({ semaphore: s.semaphore, value: BigInt(s.value) })),
+      );
+    }
+    return super.vkQueueSubmit2(queue, submitCount, pSubmits, fence);
+  }
+
+  /** held back (ring yields) until the guest has written the slot: see feedback_guard.ts */
+  override vkSignalSemaphore(device: number, pSignalInfo: VkSemaphoreSignalInfo | null): number {
+    if (
+      this.native && pSignalInfo && this.canYield() &&
+      !this.vk.feedback.signalReady(pSignalInfo.semaphore, pSignalInfo.value, performance.now())
+    ) {
+      this.yieldStream();
+      return VK.SUCCESS;
+    }
+    const fb = this.vk.feedback.stats;
+    if (fb.held !== this.#feedbackHeld || fb.expired !== this.#feedbackExpired) {
+      const how = fb.expired !== this.#feedbackExpired
+        ? `ran after ${GRACE_MS} ms without the guest's write`
+        : "held until the guest wrote its feedback slot";
+      this.vk.log.debug(`${this.vk.name}: vkSignalSemaphore ${pSignalInfo?.semaphore}: ${how}`);
+      this.#feedbackHeld = fb.held;
+      this.#feedbackExpired = fb.expired;
+    }
+    return super.vkSignalSemaphore(device, pSignalInfo);
+  }
+
+  override vkDestroySemaphore(device: number, semaphore: number, pAllocator: null): void {
+    super.vkDestroySemaphore(device, semaphore, pAllocator);
+    this.vk.feedback.destroySemaphore(semaphore);
   }
 
   // ------------------------------------------------------------ waits
