@@ -513,6 +513,43 @@ function footprint(c: RenderClient) {
   };
 }
 
+/** The server's fds by kind of target ("anon_inode:[eventfd]", "socket", "/dev/null", …). */
+function fdKinds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      let t: string;
+      try {
+        t = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`).replace(/:\[\d+\]$/, "");
+      } catch {
+        continue;
+      }
+      if (t.startsWith("/memfd:")) t = "memfd";
+      out.set(t, (out.get(t) ?? 0) + 1);
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
+/**
+ * Deno's residue of an ended Worker (thread mode): each Worker runtime opens
+ * an eventfd and a duplicated epoll fd that its thread does not close on
+ * exit; whichever runtime started last is referenced process-wide until the
+ * next Worker starts (reproduced with a 30-line Deno program, no Vesper
+ * code; Deno 2.9.6). So after a context ends, the server can hold exactly
+ * one extra eventfd + eventpoll pair — bounded, never growing. True when
+ * `now` differs from `before` by exactly that.
+ */
+function denoWorkerResidue(before: Map<string, number>, now: Map<string, number>): boolean {
+  const keys = new Set([...before.keys(), ...now.keys()]);
+  for (const k of keys) {
+    const d = (now.get(k) ?? 0) - (before.get(k) ?? 0);
+    const residue = k === "anon_inode:[eventfd]" || k === "anon_inode:[eventpoll]" ? 1 : 0;
+    if (d !== residue) return false;
+  }
+  return true;
+}
+
 async function withServer(
   spec: ServerSpec,
   body: (c: RenderClient) => Promise<void>,
@@ -533,14 +570,25 @@ async function withServer(
 }
 
 /** Waits until the server holds what it held at `base` again (after contexts went). */
-async function backTo(c: RenderClient, base: ReturnType<typeof footprint>, what: string) {
+async function backTo(
+  c: RenderClient,
+  base: ReturnType<typeof footprint>,
+  what: string,
+  baseKinds?: Map<string, number>,
+) {
   const same = () => {
     const f = footprint(c);
     return f.fds === base.fds && f.memfds === base.memfds && f.memfdMaps === base.memfdMaps &&
       f.workers === base.workers;
   };
   await waitFor(same, 5000);
-  assertEquals(footprint(c), base, `${what}: the server's footprint`);
+  const f = footprint(c);
+  if (baseKinds && f.fds === base.fds + 2 && denoWorkerResidue(baseKinds, fdKinds(c.pid))) {
+    console.warn(`${what}: +1 eventfd +1 eventpoll: Deno's residue of the last ended Worker`);
+    assertEquals({ ...f, fds: base.fds }, base, `${what}: the server's footprint`);
+    return;
+  }
+  assertEquals(f, base, `${what}: the server's footprint`);
 }
 
 for (const mode of MODES) {
@@ -551,6 +599,7 @@ for (const mode of MODES) {
       // the footprint with one context running (and, in process mode, a spare worker)
       await sleep(200);
       const base = footprint(c);
+      const baseKinds = mode === "thread" ? fdKinds(c.pid) : undefined;
 
       // A: a 4 KiB reply stream, replies requested, never a seek back
       const ga = Guest.open(c, 2, "full", 1, 4096);
@@ -610,7 +659,7 @@ for (const mode of MODES) {
       for (const x of [ga, gc]) x.close();
       b.close();
       for (const id of [2, 3, 4]) c.destroyContext(id);
-      await backTo(c, base, "after the bad contexts");
+      await backTo(c, base, "after the bad contexts", baseKinds);
       assert(await good.alive(), "the good context at the end");
       good.close();
       const noStream = c.log().split("\n").filter((l) =>
