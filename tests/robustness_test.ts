@@ -92,18 +92,22 @@ function buildPrograms(): Promise<void> {
 // ---------------------------------------------------------------------------
 // The real chain
 
-/** Open fds of `pid` that are memfds, with their names (e.g. "memfd:vesper-memory (deleted)"). */
-function memfds(pid: number): string[] {
+/** What the open fds of `pid` point to ("socket:[123]", "/memfd:vesper-memory (deleted)", …). */
+function fdTargets(pid: number): string[] {
   const out: string[] = [];
   try {
     for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
       try {
-        const t = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`);
-        if (t.startsWith("/memfd:")) out.push(t);
+        out.push(Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
       } catch { /* closed meanwhile */ }
     }
   } catch { /* gone */ }
   return out;
+}
+
+/** Open fds of `pid` that are memfds, with their names (e.g. "memfd:vesper-memory (deleted)"). */
+function memfds(pid: number): string[] {
+  return fdTargets(pid).filter((t) => t.startsWith("/memfd:"));
 }
 
 /** A Vulkan program on Mesa venus, streaming its stdout lines. */
@@ -516,18 +520,10 @@ function footprint(c: RenderClient) {
 /** The server's fds by kind of target ("anon_inode:[eventfd]", "socket", "/dev/null", …). */
 function fdKinds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  try {
-    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      let t: string;
-      try {
-        t = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`).replace(/:\[\d+\]$/, "");
-      } catch {
-        continue;
-      }
-      if (t.startsWith("/memfd:")) t = "memfd";
-      out.set(t, (out.get(t) ?? 0) + 1);
-    }
-  } catch { /* gone */ }
+  for (const target of fdTargets(pid)) {
+    const t = target.startsWith("/memfd:") ? "memfd" : target.replace(/:\[\d+\]$/, "");
+    out.set(t, (out.get(t) ?? 0) + 1);
+  }
   return out;
 }
 

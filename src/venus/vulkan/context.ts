@@ -145,7 +145,7 @@ export class VulkanContext {
 
   constructor(readonly objects: ObjectTable, readonly log: Logger, readonly name: string) {
     this.hostMemory = new HostMemoryTable(log, contextMemoryLimit());
-    this.feedback = new FeedbackGuard(this.hostMemory);
+    this.feedback = new FeedbackGuard(this.hostMemory, log, name);
   }
 
   /** CREATE_RESOURCE with a VkDeviceMemory id as blob id. */

@@ -25,6 +25,7 @@
  * costs time, never a hang). Clients that write the slot first (or have no
  * feedback) never wait.
  */
+import type { Logger } from "../../log.ts";
 import type { HostMemoryTable } from "./host_memory.ts";
 
 /** longest a guest vkSignalSemaphore is held back waiting for the slot write */
@@ -54,7 +55,16 @@ export class FeedbackGuard {
   /** signals held back at least once, and those let go at GRACE_MS */
   stats = { held: 0, expired: 0 };
 
-  constructor(readonly memory: HostMemoryTable) {}
+  constructor(
+    readonly memory: HostMemoryTable,
+    readonly log?: Logger,
+    readonly name = "",
+  ) {}
+
+  /** false while no feedback copy was ever recorded: submits have nothing to learn */
+  get tracking(): boolean {
+    return this.#copies.size > 0;
+  }
 
   bindBuffer(buffer: number, memory: number, offset: number | bigint): void {
     if (this.memory.get(memory)) this.#bindings.set(buffer, { memory, offset: Number(offset) });
@@ -128,7 +138,11 @@ export class FeedbackGuard {
     if (!slot) return true;
     const cur = this.#read(slot);
     if (cur === null || cur >= u64(value)) {
-      this.#held.delete(sem);
+      if (this.#held.delete(sem)) {
+        this.log?.debug(
+          `${this.name}: vkSignalSemaphore ${sem}: held until the guest wrote its feedback slot`,
+        );
+      }
       return true;
     }
     const since = this.#held.get(sem);
@@ -140,6 +154,9 @@ export class FeedbackGuard {
     if (nowMs - since < GRACE_MS) return false;
     this.#held.delete(sem);
     this.stats.expired++;
+    this.log?.debug(
+      `${this.name}: vkSignalSemaphore ${sem}: ran after ${GRACE_MS} ms without the guest's write`,
+    );
     return true;
   }
 

@@ -41,7 +41,6 @@ import type { Span } from "../span.ts";
 import { Arena, ARENA_FULL } from "./arena.ts";
 import { cmdId, NativeDispatchable, OT, VK, type VulkanContext } from "./context.ts";
 import { ProcTable } from "../../../ffi/vulkan.ts";
-import { GRACE_MS } from "./feedback_guard.ts";
 
 const HIDDEN_DEVICE_EXTENSIONS = new Set([
   "VK_EXT_tooling_info",
@@ -71,8 +70,6 @@ export abstract class VulkanHandlers extends VulkanCommands {
     return this.vk.native;
   }
   #waitStart = -1;
-  #feedbackHeld = 0;
-  #feedbackExpired = 0;
 
   constructor(objects: ObjectTable, fail: (msg: string) => void, readonly vk: VulkanContext) {
     super(objects, fail);
@@ -561,7 +558,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     pSubmits: VkSubmitInfo[] | null,
     fence: number,
   ): number {
-    for (const b of pSubmits ?? []) {
+    for (const b of this.vk.feedback.tracking ? pSubmits ?? [] : []) {
       const sems = b.pSignalSemaphores ?? [];
       if (sems.length === 0 || !b.pCommandBuffers) continue;
       let tl: VkTimelineSemaphoreSubmitInfo | null = null;
@@ -586,7 +583,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     pSubmits: VkSubmitInfo2[] | null,
     fence: number,
   ): number {
-    for (const b of pSubmits ?? []) {
+    for (const b of this.vk.feedback.tracking ? pSubmits ?? [] : []) {
       const sems = b.pSignalSemaphoreInfos ?? [];
       if (sems.length === 0 || !b.pCommandBufferInfos) continue;
       this.vk.feedback.submitBatch(
@@ -605,15 +602,6 @@ export abstract class VulkanHandlers extends VulkanCommands {
     ) {
       this.yieldStream();
       return VK.SUCCESS;
-    }
-    const fb = this.vk.feedback.stats;
-    if (fb.held !== this.#feedbackHeld || fb.expired !== this.#feedbackExpired) {
-      const how = fb.expired !== this.#feedbackExpired
-        ? `ran after ${GRACE_MS} ms without the guest's write`
-        : "held until the guest wrote its feedback slot";
-      this.vk.log.debug(`${this.vk.name}: vkSignalSemaphore ${pSignalInfo?.semaphore}: ${how}`);
-      this.#feedbackHeld = fb.held;
-      this.#feedbackExpired = fb.expired;
     }
     return super.vkSignalSemaphore(device, pSignalInfo);
   }
