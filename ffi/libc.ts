@@ -347,6 +347,15 @@ export class FdWait {
   }
 }
 
+/**
+ * sched_yield(2): lets another runnable thread of this CPU run first (the
+ * busy phase of a ring poll: on a shared CPU the guest thread that is about
+ * to publish gets the CPU at once, without a timer wake-up).
+ */
+export function schedYield(): void {
+  libc().sched_yield();
+}
+
 /** Sleeps `ms` (fractional) on this thread (ppoll without fds; a signal may end it early). */
 export function sleepMs(ms: number): void {
   if (ms > 0) ppoll([], ms);

@@ -125,6 +125,7 @@ export const LIBC_SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  sched_yield: { parameters: [], result: "i32" }, // int sched_yield(void)
   getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
   getppid: { parameters: [], result: "i32" }, // pid_t getppid(void)
   sysconf: { parameters: ["i32" /* int name */], result: "i64" }, // long sysconf(int name)

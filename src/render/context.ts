@@ -30,6 +30,7 @@ import {
   POLLHUP,
   POLLIN,
   POLLNVAL,
+  schedYield,
   setTimerSlack,
 } from "../../ffi/libc.ts";
 import { Mapping } from "../../ffi/mmap.ts";
@@ -180,6 +181,7 @@ export class RenderContext {
           const r = this.socket.tryRecv(this.#buf, MAX_FDS_PER_MESSAGE);
           if (r === "empty") {
             if (delay > 0) waiter.wait(delay);
+            else schedYield(); // due at once: let a thread that is about to publish run first
             continue; // tick again (it is due, or a message is there)
           }
           m = r;

@@ -39,12 +39,11 @@ import { ObjectTable } from "./object_table.ts";
 import type { Ref, U64 } from "./reader.ts";
 import type { ShmLookup } from "./reply_stream.ts";
 import type { Span } from "./span.ts";
-import { sleepMs } from "../../ffi/libc.ts";
+import { schedYield, sleepMs } from "../../ffi/libc.ts";
 import {
-  RING_BACKOFF_MAX_MS,
-  RING_BACKOFF_MIN_MS,
   RING_CHUNK_BYTES,
   RING_STATUS_ALIVE,
+  ringBackoffMs,
   ringLayout,
   VenusRing,
 } from "./ring.ts";
@@ -509,7 +508,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
         }
         const at = r.service(t, RING_CHUNK_BYTES);
         if (at === false) return false;
-        if (at > t) {
+        if (at > t || r.busyPolling) {
           if (at < next) next = at;
           break;
         }
@@ -538,7 +537,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   waitRingSeqno(r: VenusRing, seqno: number): string | null {
     let now = performance.now();
     r.wake(now);
-    let backoff = 0;
+    let empty = 0;
     for (;;) {
       const before = r.cur;
       if (!r.drain()) return "is fatal";
@@ -552,17 +551,15 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
       // the ring waits on something else (e.g. a fence a poller watches): serve and retry
       const d = this.tick(now);
       if (d === false) return "(the context became fatal while waiting)";
-      backoff = r.cur !== before
-        ? 0
-        : backoff === 0
-        ? RING_BACKOFF_MIN_MS
-        : Math.min(RING_BACKOFF_MAX_MS, backoff * 2);
+      // vkr's schedule: a busy phase of yields, then sleeps doubling from 10 µs to 1 ms
+      empty = r.cur !== before ? 0 : empty + 1;
+      const backoff = ringBackoffMs(empty);
       const ms = d < 0 ? backoff : Math.min(d, backoff);
       if (ms > 0) {
         if (this.host.wait) {
           if (!this.host.wait(ms)) return "(context socket closed while waiting)";
         } else sleepMs(ms);
-      }
+      } else schedYield();
       now = performance.now();
     }
   }

@@ -18,7 +18,8 @@
  * context's single-threaded loop; the scheduler is VenusContextBackend.tick):
  * {@link VenusRing.service} drains at most a chunk and says when it wants to
  * run again. While active, a ring is polled for a new tail with backing-off
- * delays (0 after progress, then 10 µs doubling up to 1 ms); after
+ * delays (0 after progress, then {@link RING_BUSY_POLLS} polls separated
+ * only by a sched_yield, then 10 µs doubling up to 1 ms); after
  * `idleTimeout` without new data it sets IDLE, re-reads the tail once (the
  * guest may have published just before seeing IDLE) and goes to sleep until
  * {@link VenusRing.wake} (vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA). A
@@ -35,7 +36,13 @@ export const RING_STATUS_IDLE = 0x1;
 export const RING_STATUS_FATAL = 0x2;
 export const RING_STATUS_ALIVE = 0x4;
 export const MAX_RING_BUFFER_SIZE = 16 << 20;
-/** first retry delay (ms) of an active ring that found nothing new */
+/**
+ * Empty polls of an active ring that are retried at once, with only a
+ * sched_yield(2) in between (vkr's busy phase): on a shared CPU the thread
+ * about to publish runs first, without a timer wake-up.
+ */
+export const RING_BUSY_POLLS = 16;
+/** first retry delay (ms) of an active ring after its busy phase */
 export const RING_BACKOFF_MIN_MS = 0.01;
 /** longest retry delay (ms) of an active ring */
 export const RING_BACKOFF_MAX_MS = 1;
@@ -45,6 +52,17 @@ export const RING_BACKOFF_MAX_MS = 1;
  * from its socket.
  */
 export const RING_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The retry delay (ms) after `emptyPolls` polls that found nothing: 0 (a
+ * yield) for the first {@link RING_BUSY_POLLS}, then 10 µs, doubling each
+ * time the count doubles, at most 1 ms.
+ */
+export function ringBackoffMs(emptyPolls: number): number {
+  if (emptyPolls < RING_BUSY_POLLS) return 0;
+  const steps = Math.floor(Math.log2(emptyPolls)) - Math.log2(RING_BUSY_POLLS);
+  return Math.min(RING_BACKOFF_MAX_MS, RING_BACKOFF_MIN_MS * 2 ** steps);
+}
 
 /** The fields of VkRingCreateInfoMESA that describe the memory layout. */
 export interface RingCreateInfo {
@@ -260,20 +278,25 @@ export class VenusRing {
   }
 
   /**
-   * vkr's schedule: the sleep doubles each time the number of empty polls
-   * doubles (10 µs for the first 32, 20 µs up to 64, 40 µs up to 128 …, at
+   * vkr's schedule: the first {@link RING_BUSY_POLLS} empty polls only
+   * yield the CPU, then the sleep doubles each time the number of empty polls
+   * doubles (10 µs up to 32, 20 µs up to 64, 40 µs up to 128 …, at
    * most 1 ms), so a ring that was busy a moment ago is looked at again
    * within tens of µs — what submit→execute latency depends on — while a
    * ring that stays empty quickly costs next to nothing.
    */
   #backOff(nowMs: number): number {
-    const n = ++this.emptyPolls;
-    const steps = Math.max(0, Math.floor(Math.log2(n)) - 4);
-    this.backoffMs = Math.min(RING_BACKOFF_MAX_MS, RING_BACKOFF_MIN_MS * 2 ** steps);
+    // in the busy phase (0 ms) the scheduler yields the CPU before the next poll
+    this.backoffMs = ringBackoffMs(++this.emptyPolls);
     return this.nextPollMs = nowMs + this.backoffMs;
   }
   /** empty polls since the last progress (drives {@link #backOff}) */
   emptyPolls = 0;
+
+  /** in the busy phase of its back-off: due at once, but only after a yield */
+  get busyPolling(): boolean {
+    return this.emptyPolls > 0 && this.emptyPolls < RING_BUSY_POLLS;
+  }
 
   #setHead(v: number): void {
     this.cur = v >>> 0;
