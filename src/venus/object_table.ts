@@ -13,6 +13,8 @@ export interface ObjectEntry {
   host: unknown;
   /** id of the object it was created from (device, pool, instance), 0 if none */
   readonly parent: number;
+  /** the host handle as a BigInt, cached by the backend (FFI arguments) */
+  big: bigint | null;
 }
 
 export class ObjectTable {
@@ -49,7 +51,7 @@ export class ObjectTable {
   create(type: number, id: number, host: unknown = null, parent = 0): string | null {
     if (id === 0 || !Number.isSafeInteger(id) || id < 0) return `invalid object id ${id}`;
     if (this.#map.has(id)) return `invalid object id ${id} (already in use)`;
-    this.#map.set(id, { type, host, parent });
+    this.#map.set(id, { type, host, parent, big: null });
     return null;
   }
 

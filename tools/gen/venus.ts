@@ -316,7 +316,7 @@ ${structs.map((s) => `${s.name}: [${ne.layout(s).size}, ${ne.layout(s).align}],`
  * bind/unbind created/destroyed object ids. src/venus/vulkan/ overrides the
  * commands that need more (instance, physical devices, memory, waits …).
  */`);
-    V.push(`import { ARENA_FULL, type Arena } from "../vulkan/arena.ts";
+    V.push(`import { ARENA_FULL, type Arena, B } from "../vulkan/arena.ts";
 import { NoopHandlers } from "./noop.ts";
 import * as N from "./native.ts";
 import type {
@@ -345,6 +345,8 @@ export interface FnTable {
 /** The host side of a dispatchable object. */
 export interface Dispatchable {
   readonly h: number | bigint;
+  /** h as a BigInt (the form Deno's fast FFI calls take) */
+  readonly hb: bigint;
   readonly t: FnTable;
 }`);
     const cmds = reg.commands.filter((c) =>
@@ -372,6 +374,8 @@ ${
   abstract disp(id: number): Dispatchable;
   /** host handle of a non-dispatchable object id (0 → 0) */
   abstract hh(id: number): number | bigint;
+  /** the same as a BigInt, for FFI arguments */
+  abstract hb(id: number): bigint;
   /** binds a created object id to its host handle */
   abstract bind(type: number, id: number, host: number | bigint, parent: number, d: Dispatchable): void;
   /** the host lacks the entry point of command type \`id\` */

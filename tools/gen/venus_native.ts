@@ -604,6 +604,17 @@ ${ext(out).map((s) => `case ${s.sType}: return nr_${s.name}(a, o, p);`).join("\n
           return;
       }
     });
+    // 64-bit arguments as BigInt: Deno's fast FFI call path takes u64/usize
+    // only as BigInt (a number falls back to a generic call about 20× slower)
+    c.params.forEach((p, i) => {
+      if (!['"u64"', '"i64"', '"usize"'].includes(this.ffiType(p))) return;
+      const v = args[i];
+      if (i === 0) args[i] = "d.hb";
+      else if (v === "0") args[i] = "0n";
+      else if (v === `this.hh(${p.name})`) args[i] = `this.hb(${p.name})`;
+      else if (this.ffiType(p) === '"usize"') args[i] = `a.P(${v})`;
+      else args[i] = `B(${v})`;
+    });
     const destroy: string[] = [];
     if (/^vk(Destroy|Free)/.test(c.name)) {
       for (let i = c.params.length - 1; i >= 1; i--) {

@@ -9,7 +9,7 @@
  * commands that need more (instance, physical devices, memory, waits …).
  */
 
-import { type Arena, ARENA_FULL } from "../vulkan/arena.ts";
+import { type Arena, ARENA_FULL, B } from "../vulkan/arena.ts";
 import { NoopHandlers } from "./noop.ts";
 import * as N from "./native.ts";
 import type {
@@ -163,6 +163,8 @@ export interface FnTable {
 /** The host side of a dispatchable object. */
 export interface Dispatchable {
   readonly h: number | bigint;
+  /** h as a BigInt (the form Deno's fast FFI calls take) */
+  readonly hb: bigint;
   readonly t: FnTable;
 }
 
@@ -1616,6 +1618,8 @@ export abstract class VulkanCommands extends NoopHandlers {
   abstract disp(id: number): Dispatchable;
   /** host handle of a non-dispatchable object id (0 → 0) */
   abstract hh(id: number): number | bigint;
+  /** the same as a BigInt, for FFI arguments */
+  abstract hb(id: number): bigint;
   /** binds a created object id to its host handle */
   abstract bind(
     type: number,
@@ -1638,7 +1642,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, 0);
+        const r = f(d.hb, 0n);
         const ok = true;
         void ok;
         return;
@@ -1671,9 +1675,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pPhysicalDevices.length * 8);
         const r = f(
-          d.h,
-          q_pPhysicalDeviceCount < 0 ? 0 : a.addr(q_pPhysicalDeviceCount),
-          q_pPhysicalDevices < 0 ? 0 : a.addr(q_pPhysicalDevices),
+          d.hb,
+          a.P(q_pPhysicalDeviceCount < 0 ? 0 : a.addr(q_pPhysicalDeviceCount)),
+          a.P(q_pPhysicalDevices < 0 ? 0 : a.addr(q_pPhysicalDevices)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -1706,7 +1710,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFeatures = pFeatures === null ? -1 : a.alloc(220, 4);
         if (pFeatures !== null) N.nwo_VkPhysicalDeviceFeatures(a, q_pFeatures, pFeatures);
-        const r = f(d.h, q_pFeatures < 0 ? 0 : a.addr(q_pFeatures));
+        const r = f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
         const ok = true;
         void ok;
         if (pFeatures !== null) N.nr_VkPhysicalDeviceFeatures(a, q_pFeatures, pFeatures);
@@ -1736,7 +1740,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pFormatProperties !== null) {
           N.nwo_VkFormatProperties(a, q_pFormatProperties, pFormatProperties);
         }
-        const r = f(d.h, format, q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties));
+        const r = f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
         const ok = true;
         void ok;
         if (pFormatProperties !== null) {
@@ -1781,13 +1785,13 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkImageFormatProperties(a, q_pImageFormatProperties, pImageFormatProperties);
         }
         const r = f(
-          d.h,
+          d.hb,
           format,
           type,
           tiling,
           usage,
           flags,
-          q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties),
+          a.P(q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -1815,7 +1819,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pProperties = pProperties === null ? -1 : a.alloc(824, 8);
         if (pProperties !== null) N.nwo_VkPhysicalDeviceProperties(a, q_pProperties, pProperties);
-        const r = f(d.h, q_pProperties < 0 ? 0 : a.addr(q_pProperties));
+        const r = f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
         const ok = true;
         void ok;
         if (pProperties !== null) N.nr_VkPhysicalDeviceProperties(a, q_pProperties, pProperties);
@@ -1863,9 +1867,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount),
-          q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties),
+          d.hb,
+          a.P(q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount)),
+          a.P(q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties)),
         );
         const ok = true;
         void ok;
@@ -1906,7 +1910,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryProperties !== null) {
           N.nwo_VkPhysicalDeviceMemoryProperties(a, q_pMemoryProperties, pMemoryProperties);
         }
-        const r = f(d.h, q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties));
+        const r = f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
         const ok = true;
         void ok;
         if (pMemoryProperties !== null) {
@@ -1935,10 +1939,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pDevice = pDevice === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 72, 8, N.nw_VkDeviceCreateInfo),
-          0,
-          q_pDevice < 0 ? 0 : a.addr(q_pDevice),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 72, 8, N.nw_VkDeviceCreateInfo)),
+          0n,
+          a.P(q_pDevice < 0 ? 0 : a.addr(q_pDevice)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -1959,7 +1963,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, 0);
+        const r = f(d.hb, 0n);
         const ok = true;
         void ok;
         return;
@@ -2001,10 +2005,10 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          a.str(pLayerName),
-          q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount),
-          q_pProperties < 0 ? 0 : a.addr(q_pProperties),
+          d.hb,
+          a.P(a.str(pLayerName)),
+          a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
+          a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2036,10 +2040,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           submitCount,
-          a.structs(pSubmits, 72, 8, N.nw_VkSubmitInfo, false),
-          this.hh(fence),
+          a.P(a.structs(pSubmits, 72, 8, N.nw_VkSubmitInfo, false)),
+          this.hb(fence),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2066,10 +2070,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pMemory = pMemory === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pAllocateInfo, 32, 8, N.nw_VkMemoryAllocateInfo),
-          0,
-          q_pMemory < 0 ? 0 : a.addr(q_pMemory),
+          d.hb,
+          a.P(a.struct(pAllocateInfo, 32, 8, N.nw_VkMemoryAllocateInfo)),
+          0n,
+          a.P(q_pMemory < 0 ? 0 : a.addr(q_pMemory)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2090,7 +2094,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(memory), 0);
+        const r = f(d.hb, this.hb(memory), 0n);
         const ok = true;
         void ok;
         this.destroyed(8, memory);
@@ -2121,9 +2125,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.ws(q_pCommittedMemoryInBytes, "u64", pCommittedMemoryInBytes.value);
         }
         const r = f(
-          d.h,
-          this.hh(memory),
-          q_pCommittedMemoryInBytes < 0 ? 0 : a.addr(q_pCommittedMemoryInBytes),
+          d.hb,
+          this.hb(memory),
+          a.P(q_pCommittedMemoryInBytes < 0 ? 0 : a.addr(q_pCommittedMemoryInBytes)),
         );
         const ok = true;
         void ok;
@@ -2151,7 +2155,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), this.hh(memory), memoryOffset);
+        const r = f(d.hb, this.hb(buffer), this.hb(memory), B(memoryOffset));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2175,7 +2179,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(image), this.hh(memory), memoryOffset);
+        const r = f(d.hb, this.hb(image), this.hb(memory), B(memoryOffset));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2205,9 +2209,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          this.hh(buffer),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          this.hb(buffer),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -2239,9 +2243,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          this.hh(image),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          this.hb(image),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -2296,10 +2300,10 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          this.hh(image),
-          q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount),
-          q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements),
+          d.hb,
+          this.hb(image),
+          a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
+          a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -2362,14 +2366,14 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
+          d.hb,
           format,
           type,
           samples,
           usage,
           tiling,
-          q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount),
-          q_pProperties < 0 ? 0 : a.addr(q_pProperties),
+          a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
+          a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
         const ok = true;
         void ok;
@@ -2401,10 +2405,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           bindInfoCount,
-          a.structs(pBindInfo, 96, 8, N.nw_VkBindSparseInfo, false),
-          this.hh(fence),
+          a.P(a.structs(pBindInfo, 96, 8, N.nw_VkBindSparseInfo, false)),
+          this.hb(fence),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2431,10 +2435,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFence = pFence === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 24, 8, N.nw_VkFenceCreateInfo),
-          0,
-          q_pFence < 0 ? 0 : a.addr(q_pFence),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 24, 8, N.nw_VkFenceCreateInfo)),
+          0n,
+          a.P(q_pFence < 0 ? 0 : a.addr(q_pFence)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2455,7 +2459,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(fence), 0);
+        const r = f(d.hb, this.hb(fence), 0n);
         const ok = true;
         void ok;
         this.destroyed(7, fence);
@@ -2475,7 +2479,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, fenceCount, a.handles(pFences));
+        const r = f(d.hb, fenceCount, a.P(a.handles(pFences)));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2494,7 +2498,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(fence));
+        const r = f(d.hb, this.hb(fence));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2519,7 +2523,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, fenceCount, a.handles(pFences), waitAll, timeout);
+        const r = f(d.hb, fenceCount, a.P(a.handles(pFences)), waitAll, B(timeout));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2545,10 +2549,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pSemaphore = pSemaphore === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 24, 8, N.nw_VkSemaphoreCreateInfo),
-          0,
-          q_pSemaphore < 0 ? 0 : a.addr(q_pSemaphore),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 24, 8, N.nw_VkSemaphoreCreateInfo)),
+          0n,
+          a.P(q_pSemaphore < 0 ? 0 : a.addr(q_pSemaphore)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2569,7 +2573,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(semaphore), 0);
+        const r = f(d.hb, this.hb(semaphore), 0n);
         const ok = true;
         void ok;
         this.destroyed(5, semaphore);
@@ -2596,10 +2600,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pEvent = pEvent === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 24, 8, N.nw_VkEventCreateInfo),
-          0,
-          q_pEvent < 0 ? 0 : a.addr(q_pEvent),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 24, 8, N.nw_VkEventCreateInfo)),
+          0n,
+          a.P(q_pEvent < 0 ? 0 : a.addr(q_pEvent)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2620,7 +2624,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event), 0);
+        const r = f(d.hb, this.hb(event), 0n);
         const ok = true;
         void ok;
         this.destroyed(11, event);
@@ -2640,7 +2644,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event));
+        const r = f(d.hb, this.hb(event));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2659,7 +2663,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event));
+        const r = f(d.hb, this.hb(event));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2678,7 +2682,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event));
+        const r = f(d.hb, this.hb(event));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -2704,10 +2708,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pQueryPool = pQueryPool === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 32, 8, N.nw_VkQueryPoolCreateInfo),
-          0,
-          q_pQueryPool < 0 ? 0 : a.addr(q_pQueryPool),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 32, 8, N.nw_VkQueryPoolCreateInfo)),
+          0n,
+          a.P(q_pQueryPool < 0 ? 0 : a.addr(q_pQueryPool)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2728,7 +2732,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), 0);
+        const r = f(d.hb, this.hb(queryPool), 0n);
         const ok = true;
         void ok;
         this.destroyed(12, queryPool);
@@ -2770,13 +2774,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pData = pData === null || pData.length === 0 ? -1 : a.alloc(pData.length);
         const r = f(
-          d.h,
-          this.hh(queryPool),
+          d.hb,
+          this.hb(queryPool),
           firstQuery,
           queryCount,
-          dataSize,
-          q_pData < 0 ? 0 : a.addr(q_pData),
-          stride,
+          B(dataSize),
+          a.P(q_pData < 0 ? 0 : a.addr(q_pData)),
+          B(stride),
           flags,
         );
         const ok = (r as number) >= 0;
@@ -2805,10 +2809,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pBuffer = pBuffer === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 56, 8, N.nw_VkBufferCreateInfo),
-          0,
-          q_pBuffer < 0 ? 0 : a.addr(q_pBuffer),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 56, 8, N.nw_VkBufferCreateInfo)),
+          0n,
+          a.P(q_pBuffer < 0 ? 0 : a.addr(q_pBuffer)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2829,7 +2833,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), 0);
+        const r = f(d.hb, this.hb(buffer), 0n);
         const ok = true;
         void ok;
         this.destroyed(9, buffer);
@@ -2856,10 +2860,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pView = pView === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 56, 8, N.nw_VkBufferViewCreateInfo),
-          0,
-          q_pView < 0 ? 0 : a.addr(q_pView),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 56, 8, N.nw_VkBufferViewCreateInfo)),
+          0n,
+          a.P(q_pView < 0 ? 0 : a.addr(q_pView)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2880,7 +2884,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(bufferView), 0);
+        const r = f(d.hb, this.hb(bufferView), 0n);
         const ok = true;
         void ok;
         this.destroyed(13, bufferView);
@@ -2907,10 +2911,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pImage = pImage === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 88, 8, N.nw_VkImageCreateInfo),
-          0,
-          q_pImage < 0 ? 0 : a.addr(q_pImage),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 88, 8, N.nw_VkImageCreateInfo)),
+          0n,
+          a.P(q_pImage < 0 ? 0 : a.addr(q_pImage)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -2931,7 +2935,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(image), 0);
+        const r = f(d.hb, this.hb(image), 0n);
         const ok = true;
         void ok;
         this.destroyed(10, image);
@@ -2961,10 +2965,10 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pLayout = pLayout === null ? -1 : a.alloc(40, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout(a, q_pLayout, pLayout);
         const r = f(
-          d.h,
-          this.hh(image),
-          a.struct(pSubresource, 12, 4, N.nw_VkImageSubresource),
-          q_pLayout < 0 ? 0 : a.addr(q_pLayout),
+          d.hb,
+          this.hb(image),
+          a.P(a.struct(pSubresource, 12, 4, N.nw_VkImageSubresource)),
+          a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
         const ok = true;
         void ok;
@@ -2992,10 +2996,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pView = pView === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 80, 8, N.nw_VkImageViewCreateInfo),
-          0,
-          q_pView < 0 ? 0 : a.addr(q_pView),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 80, 8, N.nw_VkImageViewCreateInfo)),
+          0n,
+          a.P(q_pView < 0 ? 0 : a.addr(q_pView)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3016,7 +3020,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(imageView), 0);
+        const r = f(d.hb, this.hb(imageView), 0n);
         const ok = true;
         void ok;
         this.destroyed(14, imageView);
@@ -3045,10 +3049,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pShaderModule = pShaderModule === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 40, 8, N.nw_VkShaderModuleCreateInfo),
-          0,
-          q_pShaderModule < 0 ? 0 : a.addr(q_pShaderModule),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 40, 8, N.nw_VkShaderModuleCreateInfo)),
+          0n,
+          a.P(q_pShaderModule < 0 ? 0 : a.addr(q_pShaderModule)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3071,7 +3075,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(shaderModule), 0);
+        const r = f(d.hb, this.hb(shaderModule), 0n);
         const ok = true;
         void ok;
         this.destroyed(15, shaderModule);
@@ -3100,10 +3104,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pPipelineCache = pPipelineCache === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 40, 8, N.nw_VkPipelineCacheCreateInfo),
-          0,
-          q_pPipelineCache < 0 ? 0 : a.addr(q_pPipelineCache),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 40, 8, N.nw_VkPipelineCacheCreateInfo)),
+          0n,
+          a.P(q_pPipelineCache < 0 ? 0 : a.addr(q_pPipelineCache)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3126,7 +3130,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(pipelineCache), 0);
+        const r = f(d.hb, this.hb(pipelineCache), 0n);
         const ok = true;
         void ok;
         this.destroyed(16, pipelineCache);
@@ -3155,10 +3159,10 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pDataSize !== null) a.ws(q_pDataSize, "u64", pDataSize.value);
         const q_pData = pData === null || pData.length === 0 ? -1 : a.alloc(pData.length);
         const r = f(
-          d.h,
-          this.hh(pipelineCache),
-          q_pDataSize < 0 ? 0 : a.addr(q_pDataSize),
-          q_pData < 0 ? 0 : a.addr(q_pData),
+          d.hb,
+          this.hb(pipelineCache),
+          a.P(q_pDataSize < 0 ? 0 : a.addr(q_pDataSize)),
+          a.P(q_pData < 0 ? 0 : a.addr(q_pData)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3187,7 +3191,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(dstCache), srcCacheCount, a.handles(pSrcCaches));
+        const r = f(d.hb, this.hb(dstCache), srcCacheCount, a.P(a.handles(pSrcCaches)));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -3226,12 +3230,12 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pPipelines.length * 8);
         const r = f(
-          d.h,
-          this.hh(pipelineCache),
+          d.hb,
+          this.hb(pipelineCache),
           createInfoCount,
-          a.structs(pCreateInfos, 144, 8, N.nw_VkGraphicsPipelineCreateInfo, false),
-          0,
-          q_pPipelines < 0 ? 0 : a.addr(q_pPipelines),
+          a.P(a.structs(pCreateInfos, 144, 8, N.nw_VkGraphicsPipelineCreateInfo, false)),
+          0n,
+          a.P(q_pPipelines < 0 ? 0 : a.addr(q_pPipelines)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3276,12 +3280,12 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pPipelines.length * 8);
         const r = f(
-          d.h,
-          this.hh(pipelineCache),
+          d.hb,
+          this.hb(pipelineCache),
           createInfoCount,
-          a.structs(pCreateInfos, 96, 8, N.nw_VkComputePipelineCreateInfo, false),
-          0,
-          q_pPipelines < 0 ? 0 : a.addr(q_pPipelines),
+          a.P(a.structs(pCreateInfos, 96, 8, N.nw_VkComputePipelineCreateInfo, false)),
+          0n,
+          a.P(q_pPipelines < 0 ? 0 : a.addr(q_pPipelines)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3306,7 +3310,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(pipeline), 0);
+        const r = f(d.hb, this.hb(pipeline), 0n);
         const ok = true;
         void ok;
         this.destroyed(19, pipeline);
@@ -3335,10 +3339,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pPipelineLayout = pPipelineLayout === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 48, 8, N.nw_VkPipelineLayoutCreateInfo),
-          0,
-          q_pPipelineLayout < 0 ? 0 : a.addr(q_pPipelineLayout),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 48, 8, N.nw_VkPipelineLayoutCreateInfo)),
+          0n,
+          a.P(q_pPipelineLayout < 0 ? 0 : a.addr(q_pPipelineLayout)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3361,7 +3365,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(pipelineLayout), 0);
+        const r = f(d.hb, this.hb(pipelineLayout), 0n);
         const ok = true;
         void ok;
         this.destroyed(17, pipelineLayout);
@@ -3388,10 +3392,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pSampler = pSampler === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 80, 8, N.nw_VkSamplerCreateInfo),
-          0,
-          q_pSampler < 0 ? 0 : a.addr(q_pSampler),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 80, 8, N.nw_VkSamplerCreateInfo)),
+          0n,
+          a.P(q_pSampler < 0 ? 0 : a.addr(q_pSampler)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3412,7 +3416,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(sampler), 0);
+        const r = f(d.hb, this.hb(sampler), 0n);
         const ok = true;
         void ok;
         this.destroyed(21, sampler);
@@ -3441,10 +3445,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pSetLayout = pSetLayout === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 32, 8, N.nw_VkDescriptorSetLayoutCreateInfo),
-          0,
-          q_pSetLayout < 0 ? 0 : a.addr(q_pSetLayout),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 32, 8, N.nw_VkDescriptorSetLayoutCreateInfo)),
+          0n,
+          a.P(q_pSetLayout < 0 ? 0 : a.addr(q_pSetLayout)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3471,7 +3475,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(descriptorSetLayout), 0);
+        const r = f(d.hb, this.hb(descriptorSetLayout), 0n);
         const ok = true;
         void ok;
         this.destroyed(20, descriptorSetLayout);
@@ -3500,10 +3504,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pDescriptorPool = pDescriptorPool === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 40, 8, N.nw_VkDescriptorPoolCreateInfo),
-          0,
-          q_pDescriptorPool < 0 ? 0 : a.addr(q_pDescriptorPool),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 40, 8, N.nw_VkDescriptorPoolCreateInfo)),
+          0n,
+          a.P(q_pDescriptorPool < 0 ? 0 : a.addr(q_pDescriptorPool)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3526,7 +3530,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(descriptorPool), 0);
+        const r = f(d.hb, this.hb(descriptorPool), 0n);
         const ok = true;
         void ok;
         this.destroyed(22, descriptorPool);
@@ -3546,7 +3550,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(descriptorPool), flags);
+        const r = f(d.hb, this.hb(descriptorPool), flags);
         const ok = (r as number) >= 0;
         void ok;
         this.dropChildren(descriptorPool);
@@ -3574,9 +3578,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pDescriptorSets.length * 8);
         const r = f(
-          d.h,
-          a.struct(pAllocateInfo, 40, 8, N.nw_VkDescriptorSetAllocateInfo),
-          q_pDescriptorSets < 0 ? 0 : a.addr(q_pDescriptorSets),
+          d.hb,
+          a.P(a.struct(pAllocateInfo, 40, 8, N.nw_VkDescriptorSetAllocateInfo)),
+          a.P(q_pDescriptorSets < 0 ? 0 : a.addr(q_pDescriptorSets)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3619,7 +3623,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(descriptorPool), descriptorSetCount, a.handles(pDescriptorSets));
+        const r = f(
+          d.hb,
+          this.hb(descriptorPool),
+          descriptorSetCount,
+          a.P(a.handles(pDescriptorSets)),
+        );
         const ok = (r as number) >= 0;
         void ok;
         if (pDescriptorSets) {
@@ -3658,11 +3667,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           descriptorWriteCount,
-          a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false),
+          a.P(a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false)),
           descriptorCopyCount,
-          a.structs(pDescriptorCopies, 56, 8, N.nw_VkCopyDescriptorSet, false),
+          a.P(a.structs(pDescriptorCopies, 56, 8, N.nw_VkCopyDescriptorSet, false)),
         );
         const ok = true;
         void ok;
@@ -3691,10 +3700,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFramebuffer = pFramebuffer === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 64, 8, N.nw_VkFramebufferCreateInfo),
-          0,
-          q_pFramebuffer < 0 ? 0 : a.addr(q_pFramebuffer),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 64, 8, N.nw_VkFramebufferCreateInfo)),
+          0n,
+          a.P(q_pFramebuffer < 0 ? 0 : a.addr(q_pFramebuffer)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3717,7 +3726,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(framebuffer), 0);
+        const r = f(d.hb, this.hb(framebuffer), 0n);
         const ok = true;
         void ok;
         this.destroyed(24, framebuffer);
@@ -3744,10 +3753,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pRenderPass = pRenderPass === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 64, 8, N.nw_VkRenderPassCreateInfo),
-          0,
-          q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 64, 8, N.nw_VkRenderPassCreateInfo)),
+          0n,
+          a.P(q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3768,7 +3777,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(renderPass), 0);
+        const r = f(d.hb, this.hb(renderPass), 0n);
         const ok = true;
         void ok;
         this.destroyed(18, renderPass);
@@ -3794,7 +3803,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pGranularity = pGranularity === null ? -1 : a.alloc(8, 4);
         if (pGranularity !== null) N.nwo_VkExtent2D(a, q_pGranularity, pGranularity);
-        const r = f(d.h, this.hh(renderPass), q_pGranularity < 0 ? 0 : a.addr(q_pGranularity));
+        const r = f(
+          d.hb,
+          this.hb(renderPass),
+          a.P(q_pGranularity < 0 ? 0 : a.addr(q_pGranularity)),
+        );
         const ok = true;
         void ok;
         if (pGranularity !== null) N.nr_VkExtent2D(a, q_pGranularity, pGranularity);
@@ -3823,10 +3836,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pCommandPool = pCommandPool === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 24, 8, N.nw_VkCommandPoolCreateInfo),
-          0,
-          q_pCommandPool < 0 ? 0 : a.addr(q_pCommandPool),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 24, 8, N.nw_VkCommandPoolCreateInfo)),
+          0n,
+          a.P(q_pCommandPool < 0 ? 0 : a.addr(q_pCommandPool)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3849,7 +3862,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(commandPool), 0);
+        const r = f(d.hb, this.hb(commandPool), 0n);
         const ok = true;
         void ok;
         this.destroyed(25, commandPool);
@@ -3869,7 +3882,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(commandPool), flags);
+        const r = f(d.hb, this.hb(commandPool), flags);
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -3896,9 +3909,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pCommandBuffers.length * 8);
         const r = f(
-          d.h,
-          a.struct(pAllocateInfo, 32, 8, N.nw_VkCommandBufferAllocateInfo),
-          q_pCommandBuffers < 0 ? 0 : a.addr(q_pCommandBuffers),
+          d.hb,
+          a.P(a.struct(pAllocateInfo, 32, 8, N.nw_VkCommandBufferAllocateInfo)),
+          a.P(q_pCommandBuffers < 0 ? 0 : a.addr(q_pCommandBuffers)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -3936,7 +3949,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(commandPool), commandBufferCount, a.handles(pCommandBuffers));
+        const r = f(
+          d.hb,
+          this.hb(commandPool),
+          commandBufferCount,
+          a.P(a.handles(pCommandBuffers)),
+        );
         const ok = true;
         void ok;
         if (pCommandBuffers) {
@@ -3963,7 +3981,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pBeginInfo, 32, 8, N.nw_VkCommandBufferBeginInfo));
+        const r = f(d.hb, a.P(a.struct(pBeginInfo, 32, 8, N.nw_VkCommandBufferBeginInfo)));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -3982,7 +4000,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h);
+        const r = f(d.hb);
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -4001,7 +4019,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, flags);
+        const r = f(d.hb, flags);
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -4024,7 +4042,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, pipelineBindPoint, this.hh(pipeline));
+        const r = f(d.hb, pipelineBindPoint, this.hb(pipeline));
         const ok = true;
         void ok;
         return;
@@ -4051,10 +4069,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstViewport,
           viewportCount,
-          a.structs(pViewports, 24, 4, N.nw_VkViewport, true),
+          a.P(a.structs(pViewports, 24, 4, N.nw_VkViewport, true)),
         );
         const ok = true;
         void ok;
@@ -4082,10 +4100,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstScissor,
           scissorCount,
-          a.structs(pScissors, 16, 4, N.nw_VkRect2D, true),
+          a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)),
         );
         const ok = true;
         void ok;
@@ -4105,7 +4123,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, lineWidth);
+        const r = f(d.hb, lineWidth);
         const ok = true;
         void ok;
         return;
@@ -4136,7 +4154,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
+        const r = f(d.hb, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
         const ok = true;
         void ok;
         return;
@@ -4155,7 +4173,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.scalars(blendConstants, "f32"));
+        const r = f(d.hb, a.P(a.scalars(blendConstants, "f32")));
         const ok = true;
         void ok;
         return;
@@ -4180,7 +4198,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, minDepthBounds, maxDepthBounds);
+        const r = f(d.hb, minDepthBounds, maxDepthBounds);
         const ok = true;
         void ok;
         return;
@@ -4203,7 +4221,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, faceMask, compareMask);
+        const r = f(d.hb, faceMask, compareMask);
         const ok = true;
         void ok;
         return;
@@ -4226,7 +4244,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, faceMask, writeMask);
+        const r = f(d.hb, faceMask, writeMask);
         const ok = true;
         void ok;
         return;
@@ -4249,7 +4267,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, faceMask, reference);
+        const r = f(d.hb, faceMask, reference);
         const ok = true;
         void ok;
         return;
@@ -4289,14 +4307,14 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           pipelineBindPoint,
-          this.hh(layout),
+          this.hb(layout),
           firstSet,
           descriptorSetCount,
-          a.handles(pDescriptorSets),
+          a.P(a.handles(pDescriptorSets)),
           dynamicOffsetCount,
-          a.scalars(pDynamicOffsets, "u32"),
+          a.P(a.scalars(pDynamicOffsets, "u32")),
         );
         const ok = true;
         void ok;
@@ -4321,7 +4339,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), offset, indexType);
+        const r = f(d.hb, this.hb(buffer), B(offset), indexType);
         const ok = true;
         void ok;
         return;
@@ -4355,11 +4373,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstBinding,
           bindingCount,
-          a.handles(pBuffers),
-          a.scalars(pOffsets, "u64"),
+          a.P(a.handles(pBuffers)),
+          a.P(a.scalars(pOffsets, "u64")),
         );
         const ok = true;
         void ok;
@@ -4387,7 +4405,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, vertexCount, instanceCount, firstVertex, firstInstance);
+        const r = f(d.hb, vertexCount, instanceCount, firstVertex, firstInstance);
         const ok = true;
         void ok;
         return;
@@ -4422,7 +4440,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
+        const r = f(d.hb, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
         const ok = true;
         void ok;
         return;
@@ -4449,7 +4467,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), offset, drawCount, stride);
+        const r = f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
         const ok = true;
         void ok;
         return;
@@ -4476,7 +4494,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), offset, drawCount, stride);
+        const r = f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
         const ok = true;
         void ok;
         return;
@@ -4502,7 +4520,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, groupCountX, groupCountY, groupCountZ);
+        const r = f(d.hb, groupCountX, groupCountY, groupCountZ);
         const ok = true;
         void ok;
         return;
@@ -4521,7 +4539,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), offset);
+        const r = f(d.hb, this.hb(buffer), B(offset));
         const ok = true;
         void ok;
         return;
@@ -4549,11 +4567,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcBuffer),
-          this.hh(dstBuffer),
+          d.hb,
+          this.hb(srcBuffer),
+          this.hb(dstBuffer),
           regionCount,
-          a.structs(pRegions, 24, 8, N.nw_VkBufferCopy, true),
+          a.P(a.structs(pRegions, 24, 8, N.nw_VkBufferCopy, true)),
         );
         const ok = true;
         void ok;
@@ -4592,13 +4610,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcImage),
+          d.hb,
+          this.hb(srcImage),
           srcImageLayout,
-          this.hh(dstImage),
+          this.hb(dstImage),
           dstImageLayout,
           regionCount,
-          a.structs(pRegions, 68, 4, N.nw_VkImageCopy, true),
+          a.P(a.structs(pRegions, 68, 4, N.nw_VkImageCopy, true)),
         );
         const ok = true;
         void ok;
@@ -4639,13 +4657,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcImage),
+          d.hb,
+          this.hb(srcImage),
           srcImageLayout,
-          this.hh(dstImage),
+          this.hb(dstImage),
           dstImageLayout,
           regionCount,
-          a.structs(pRegions, 80, 4, N.nw_VkImageBlit, false),
+          a.P(a.structs(pRegions, 80, 4, N.nw_VkImageBlit, false)),
           filter,
         );
         const ok = true;
@@ -4683,12 +4701,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcBuffer),
-          this.hh(dstImage),
+          d.hb,
+          this.hb(srcBuffer),
+          this.hb(dstImage),
           dstImageLayout,
           regionCount,
-          a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true),
+          a.P(a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true)),
         );
         const ok = true;
         void ok;
@@ -4725,12 +4743,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcImage),
+          d.hb,
+          this.hb(srcImage),
           srcImageLayout,
-          this.hh(dstBuffer),
+          this.hb(dstBuffer),
           regionCount,
-          a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true),
+          a.P(a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true)),
         );
         const ok = true;
         void ok;
@@ -4758,7 +4776,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(dstBuffer), dstOffset, dataSize, a.blob(pData));
+        const r = f(d.hb, this.hb(dstBuffer), B(dstOffset), B(dataSize), a.P(a.blob(pData)));
         const ok = true;
         void ok;
         return;
@@ -4783,7 +4801,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(dstBuffer), dstOffset, size, data);
+        const r = f(d.hb, this.hb(dstBuffer), B(dstOffset), B(size), data);
         const ok = true;
         void ok;
         return;
@@ -4819,12 +4837,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(image),
+          d.hb,
+          this.hb(image),
           imageLayout,
-          a.struct(pColor, 16, 4, N.nwu_VkClearColorValue),
+          a.P(a.struct(pColor, 16, 4, N.nwu_VkClearColorValue)),
           rangeCount,
-          a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true),
+          a.P(a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true)),
         );
         const ok = true;
         void ok;
@@ -4861,12 +4879,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(image),
+          d.hb,
+          this.hb(image),
           imageLayout,
-          a.struct(pDepthStencil, 8, 4, N.nw_VkClearDepthStencilValue),
+          a.P(a.struct(pDepthStencil, 8, 4, N.nw_VkClearDepthStencilValue)),
           rangeCount,
-          a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true),
+          a.P(a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true)),
         );
         const ok = true;
         void ok;
@@ -4901,11 +4919,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           attachmentCount,
-          a.structs(pAttachments, 24, 4, N.nw_VkClearAttachment, false),
+          a.P(a.structs(pAttachments, 24, 4, N.nw_VkClearAttachment, false)),
           rectCount,
-          a.structs(pRects, 24, 4, N.nw_VkClearRect, true),
+          a.P(a.structs(pRects, 24, 4, N.nw_VkClearRect, true)),
         );
         const ok = true;
         void ok;
@@ -4944,13 +4962,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(srcImage),
+          d.hb,
+          this.hb(srcImage),
           srcImageLayout,
-          this.hh(dstImage),
+          this.hb(dstImage),
           dstImageLayout,
           regionCount,
-          a.structs(pRegions, 68, 4, N.nw_VkImageResolve, true),
+          a.P(a.structs(pRegions, 68, 4, N.nw_VkImageResolve, true)),
         );
         const ok = true;
         void ok;
@@ -4970,7 +4988,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event), stageMask);
+        const r = f(d.hb, this.hb(event), stageMask);
         const ok = true;
         void ok;
         return;
@@ -4989,7 +5007,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event), stageMask);
+        const r = f(d.hb, this.hb(event), stageMask);
         const ok = true;
         void ok;
         return;
@@ -5035,17 +5053,17 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           eventCount,
-          a.handles(pEvents),
+          a.P(a.handles(pEvents)),
           srcStageMask,
           dstStageMask,
           memoryBarrierCount,
-          a.structs(pMemoryBarriers, 24, 8, N.nw_VkMemoryBarrier, false),
+          a.P(a.structs(pMemoryBarriers, 24, 8, N.nw_VkMemoryBarrier, false)),
           bufferMemoryBarrierCount,
-          a.structs(pBufferMemoryBarriers, 56, 8, N.nw_VkBufferMemoryBarrier, false),
+          a.P(a.structs(pBufferMemoryBarriers, 56, 8, N.nw_VkBufferMemoryBarrier, false)),
           imageMemoryBarrierCount,
-          a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false),
+          a.P(a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false)),
         );
         const ok = true;
         void ok;
@@ -5090,16 +5108,16 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           srcStageMask,
           dstStageMask,
           dependencyFlags,
           memoryBarrierCount,
-          a.structs(pMemoryBarriers, 24, 8, N.nw_VkMemoryBarrier, false),
+          a.P(a.structs(pMemoryBarriers, 24, 8, N.nw_VkMemoryBarrier, false)),
           bufferMemoryBarrierCount,
-          a.structs(pBufferMemoryBarriers, 56, 8, N.nw_VkBufferMemoryBarrier, false),
+          a.P(a.structs(pBufferMemoryBarriers, 56, 8, N.nw_VkBufferMemoryBarrier, false)),
           imageMemoryBarrierCount,
-          a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false),
+          a.P(a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false)),
         );
         const ok = true;
         void ok;
@@ -5124,7 +5142,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), query, flags);
+        const r = f(d.hb, this.hb(queryPool), query, flags);
         const ok = true;
         void ok;
         return;
@@ -5143,7 +5161,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), query);
+        const r = f(d.hb, this.hb(queryPool), query);
         const ok = true;
         void ok;
         return;
@@ -5169,7 +5187,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), firstQuery, queryCount);
+        const r = f(d.hb, this.hb(queryPool), firstQuery, queryCount);
         const ok = true;
         void ok;
         return;
@@ -5195,7 +5213,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, pipelineStage, this.hh(queryPool), query);
+        const r = f(d.hb, pipelineStage, this.hb(queryPool), query);
         const ok = true;
         void ok;
         return;
@@ -5235,13 +5253,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(queryPool),
+          d.hb,
+          this.hb(queryPool),
           firstQuery,
           queryCount,
-          this.hh(dstBuffer),
-          dstOffset,
-          stride,
+          this.hb(dstBuffer),
+          B(dstOffset),
+          B(stride),
           flags,
         );
         const ok = true;
@@ -5271,7 +5289,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(layout), stageFlags, offset, size, a.blob(pValues));
+        const r = f(d.hb, this.hb(layout), stageFlags, offset, size, a.P(a.blob(pValues)));
         const ok = true;
         void ok;
         return;
@@ -5294,7 +5312,11 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo), contents);
+        const r = f(
+          d.hb,
+          a.P(a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo)),
+          contents,
+        );
         const ok = true;
         void ok;
         return;
@@ -5313,7 +5335,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, contents);
+        const r = f(d.hb, contents);
         const ok = true;
         void ok;
         return;
@@ -5332,7 +5354,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h);
+        const r = f(d.hb);
         const ok = true;
         void ok;
         return;
@@ -5357,7 +5379,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, commandBufferCount, a.handles(pCommandBuffers));
+        const r = f(d.hb, commandBufferCount, a.P(a.handles(pCommandBuffers)));
         const ok = true;
         void ok;
         return;
@@ -5381,9 +5403,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           bindInfoCount,
-          a.structs(pBindInfos, 40, 8, N.nw_VkBindBufferMemoryInfo, false),
+          a.P(a.structs(pBindInfos, 40, 8, N.nw_VkBindBufferMemoryInfo, false)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -5408,9 +5430,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           bindInfoCount,
-          a.structs(pBindInfos, 40, 8, N.nw_VkBindImageMemoryInfo, false),
+          a.P(a.structs(pBindInfos, 40, 8, N.nw_VkBindImageMemoryInfo, false)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -5449,11 +5471,11 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.ws(q_pPeerMemoryFeatures, "u32", pPeerMemoryFeatures.value);
         }
         const r = f(
-          d.h,
+          d.hb,
           heapIndex,
           localDeviceIndex,
           remoteDeviceIndex,
-          q_pPeerMemoryFeatures < 0 ? 0 : a.addr(q_pPeerMemoryFeatures),
+          a.P(q_pPeerMemoryFeatures < 0 ? 0 : a.addr(q_pPeerMemoryFeatures)),
         );
         const ok = true;
         void ok;
@@ -5476,7 +5498,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, deviceMask);
+        const r = f(d.hb, deviceMask);
         const ok = true;
         void ok;
         return;
@@ -5513,7 +5535,15 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, baseGroupX, baseGroupY, baseGroupZ, groupCountX, groupCountY, groupCountZ);
+        const r = f(
+          d.hb,
+          baseGroupX,
+          baseGroupY,
+          baseGroupZ,
+          groupCountX,
+          groupCountY,
+          groupCountZ,
+        );
         const ok = true;
         void ok;
         return;
@@ -5560,9 +5590,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          q_pPhysicalDeviceGroupCount < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupCount),
-          q_pPhysicalDeviceGroupProperties < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupProperties),
+          d.hb,
+          a.P(q_pPhysicalDeviceGroupCount < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupCount)),
+          a.P(q_pPhysicalDeviceGroupProperties < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupProperties)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -5605,9 +5635,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 24, 8, N.nw_VkImageMemoryRequirementsInfo2),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 24, 8, N.nw_VkImageMemoryRequirementsInfo2)),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -5641,9 +5671,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 24, 8, N.nw_VkBufferMemoryRequirementsInfo2),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferMemoryRequirementsInfo2)),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -5698,10 +5728,10 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 24, 8, N.nw_VkImageSparseMemoryRequirementsInfo2),
-          q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount),
-          q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 24, 8, N.nw_VkImageSparseMemoryRequirementsInfo2)),
+          a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
+          a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -5738,7 +5768,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFeatures = pFeatures === null ? -1 : a.alloc(240, 8);
         if (pFeatures !== null) N.nwo_VkPhysicalDeviceFeatures2(a, q_pFeatures, pFeatures);
-        const r = f(d.h, q_pFeatures < 0 ? 0 : a.addr(q_pFeatures));
+        const r = f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
         const ok = true;
         void ok;
         if (pFeatures !== null) N.nr_VkPhysicalDeviceFeatures2(a, q_pFeatures, pFeatures);
@@ -5763,7 +5793,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pProperties = pProperties === null ? -1 : a.alloc(840, 8);
         if (pProperties !== null) N.nwo_VkPhysicalDeviceProperties2(a, q_pProperties, pProperties);
-        const r = f(d.h, q_pProperties < 0 ? 0 : a.addr(q_pProperties));
+        const r = f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
         const ok = true;
         void ok;
         if (pProperties !== null) N.nr_VkPhysicalDeviceProperties2(a, q_pProperties, pProperties);
@@ -5793,7 +5823,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pFormatProperties !== null) {
           N.nwo_VkFormatProperties2(a, q_pFormatProperties, pFormatProperties);
         }
-        const r = f(d.h, format, q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties));
+        const r = f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
         const ok = true;
         void ok;
         if (pFormatProperties !== null) {
@@ -5830,9 +5860,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkImageFormatProperties2(a, q_pImageFormatProperties, pImageFormatProperties);
         }
         const r = f(
-          d.h,
-          a.struct(pImageFormatInfo, 40, 8, N.nw_VkPhysicalDeviceImageFormatInfo2),
-          q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties),
+          d.hb,
+          a.P(a.struct(pImageFormatInfo, 40, 8, N.nw_VkPhysicalDeviceImageFormatInfo2)),
+          a.P(q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -5883,9 +5913,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount),
-          q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties),
+          d.hb,
+          a.P(q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount)),
+          a.P(q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties)),
         );
         const ok = true;
         void ok;
@@ -5926,7 +5956,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryProperties !== null) {
           N.nwo_VkPhysicalDeviceMemoryProperties2(a, q_pMemoryProperties, pMemoryProperties);
         }
-        const r = f(d.h, q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties));
+        const r = f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
         const ok = true;
         void ok;
         if (pMemoryProperties !== null) {
@@ -5971,10 +6001,10 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          a.struct(pFormatInfo, 40, 8, N.nw_VkPhysicalDeviceSparseImageFormatInfo2),
-          q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount),
-          q_pProperties < 0 ? 0 : a.addr(q_pProperties),
+          d.hb,
+          a.P(a.struct(pFormatInfo, 40, 8, N.nw_VkPhysicalDeviceSparseImageFormatInfo2)),
+          a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
+          a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
         const ok = true;
         void ok;
@@ -6000,7 +6030,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(commandPool), flags);
+        const r = f(d.hb, this.hb(commandPool), flags);
         const ok = true;
         void ok;
         return;
@@ -6025,9 +6055,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pQueue = pQueue === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pQueueInfo, 32, 8, N.nw_VkDeviceQueueInfo2),
-          q_pQueue < 0 ? 0 : a.addr(q_pQueue),
+          d.hb,
+          a.P(a.struct(pQueueInfo, 32, 8, N.nw_VkDeviceQueueInfo2)),
+          a.P(q_pQueue < 0 ? 0 : a.addr(q_pQueue)),
         );
         const ok = true;
         void ok;
@@ -6062,10 +6092,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pYcbcrConversion = pYcbcrConversion === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 64, 8, N.nw_VkSamplerYcbcrConversionCreateInfo),
-          0,
-          q_pYcbcrConversion < 0 ? 0 : a.addr(q_pYcbcrConversion),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 64, 8, N.nw_VkSamplerYcbcrConversionCreateInfo)),
+          0n,
+          a.P(q_pYcbcrConversion < 0 ? 0 : a.addr(q_pYcbcrConversion)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -6094,7 +6124,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(ycbcrConversion), 0);
+        const r = f(d.hb, this.hb(ycbcrConversion), 0n);
         const ok = true;
         void ok;
         this.destroyed(1000156000, ycbcrConversion);
@@ -6128,10 +6158,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pDescriptorUpdateTemplate = pDescriptorUpdateTemplate === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 72, 8, N.nw_VkDescriptorUpdateTemplateCreateInfo),
-          0,
-          q_pDescriptorUpdateTemplate < 0 ? 0 : a.addr(q_pDescriptorUpdateTemplate),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 72, 8, N.nw_VkDescriptorUpdateTemplateCreateInfo)),
+          0n,
+          a.P(q_pDescriptorUpdateTemplate < 0 ? 0 : a.addr(q_pDescriptorUpdateTemplate)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -6166,7 +6196,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(descriptorUpdateTemplate), 0);
+        const r = f(d.hb, this.hb(descriptorUpdateTemplate), 0n);
         const ok = true;
         void ok;
         this.destroyed(1000085000, descriptorUpdateTemplate);
@@ -6207,9 +6237,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           );
         }
         const r = f(
-          d.h,
-          a.struct(pExternalBufferInfo, 32, 8, N.nw_VkPhysicalDeviceExternalBufferInfo),
-          q_pExternalBufferProperties < 0 ? 0 : a.addr(q_pExternalBufferProperties),
+          d.hb,
+          a.P(a.struct(pExternalBufferInfo, 32, 8, N.nw_VkPhysicalDeviceExternalBufferInfo)),
+          a.P(q_pExternalBufferProperties < 0 ? 0 : a.addr(q_pExternalBufferProperties)),
         );
         const ok = true;
         void ok;
@@ -6251,9 +6281,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkExternalFenceProperties(a, q_pExternalFenceProperties, pExternalFenceProperties);
         }
         const r = f(
-          d.h,
-          a.struct(pExternalFenceInfo, 24, 8, N.nw_VkPhysicalDeviceExternalFenceInfo),
-          q_pExternalFenceProperties < 0 ? 0 : a.addr(q_pExternalFenceProperties),
+          d.hb,
+          a.P(a.struct(pExternalFenceInfo, 24, 8, N.nw_VkPhysicalDeviceExternalFenceInfo)),
+          a.P(q_pExternalFenceProperties < 0 ? 0 : a.addr(q_pExternalFenceProperties)),
         );
         const ok = true;
         void ok;
@@ -6297,9 +6327,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           );
         }
         const r = f(
-          d.h,
-          a.struct(pExternalSemaphoreInfo, 24, 8, N.nw_VkPhysicalDeviceExternalSemaphoreInfo),
-          q_pExternalSemaphoreProperties < 0 ? 0 : a.addr(q_pExternalSemaphoreProperties),
+          d.hb,
+          a.P(a.struct(pExternalSemaphoreInfo, 24, 8, N.nw_VkPhysicalDeviceExternalSemaphoreInfo)),
+          a.P(q_pExternalSemaphoreProperties < 0 ? 0 : a.addr(q_pExternalSemaphoreProperties)),
         );
         const ok = true;
         void ok;
@@ -6333,9 +6363,9 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pSupport = pSupport === null ? -1 : a.alloc(24, 8);
         if (pSupport !== null) N.nwo_VkDescriptorSetLayoutSupport(a, q_pSupport, pSupport);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 32, 8, N.nw_VkDescriptorSetLayoutCreateInfo),
-          q_pSupport < 0 ? 0 : a.addr(q_pSupport),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 32, 8, N.nw_VkDescriptorSetLayoutCreateInfo)),
+          a.P(q_pSupport < 0 ? 0 : a.addr(q_pSupport)),
         );
         const ok = true;
         void ok;
@@ -6375,11 +6405,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(buffer),
-          offset,
-          this.hh(countBuffer),
-          countBufferOffset,
+          d.hb,
+          this.hb(buffer),
+          B(offset),
+          this.hb(countBuffer),
+          B(countBufferOffset),
           maxDrawCount,
           stride,
         );
@@ -6420,11 +6450,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          this.hh(buffer),
-          offset,
-          this.hh(countBuffer),
-          countBufferOffset,
+          d.hb,
+          this.hb(buffer),
+          B(offset),
+          this.hb(countBuffer),
+          B(countBufferOffset),
           maxDrawCount,
           stride,
         );
@@ -6455,10 +6485,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pRenderPass = pRenderPass === null ? -1 : a.alloc(8);
         const r = f(
-          d.h,
-          a.struct(pCreateInfo, 80, 8, N.nw_VkRenderPassCreateInfo2),
-          0,
-          q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass),
+          d.hb,
+          a.P(a.struct(pCreateInfo, 80, 8, N.nw_VkRenderPassCreateInfo2)),
+          0n,
+          a.P(q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -6486,9 +6516,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo),
-          a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo),
+          d.hb,
+          a.P(a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo)),
+          a.P(a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo)),
         );
         const ok = true;
         void ok;
@@ -6515,9 +6545,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo),
-          a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo),
+          d.hb,
+          a.P(a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo)),
+          a.P(a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo)),
         );
         const ok = true;
         void ok;
@@ -6540,7 +6570,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo));
+        const r = f(d.hb, a.P(a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo)));
         const ok = true;
         void ok;
         return;
@@ -6564,7 +6594,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), firstQuery, queryCount);
+        const r = f(d.hb, this.hb(queryPool), firstQuery, queryCount);
         const ok = true;
         void ok;
         return;
@@ -6589,7 +6619,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pValue = pValue === null ? -1 : a.alloc(8);
         if (pValue !== null) a.ws(q_pValue, "u64", pValue.value);
-        const r = f(d.h, this.hh(semaphore), q_pValue < 0 ? 0 : a.addr(q_pValue));
+        const r = f(d.hb, this.hb(semaphore), a.P(q_pValue < 0 ? 0 : a.addr(q_pValue)));
         const ok = (r as number) >= 0;
         void ok;
         if (pValue !== null) pValue.value = a.rs(q_pValue, "u64") as any;
@@ -6613,7 +6643,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pWaitInfo, 40, 8, N.nw_VkSemaphoreWaitInfo), timeout);
+        const r = f(d.hb, a.P(a.struct(pWaitInfo, 40, 8, N.nw_VkSemaphoreWaitInfo)), B(timeout));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -6632,7 +6662,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pSignalInfo, 32, 8, N.nw_VkSemaphoreSignalInfo));
+        const r = f(d.hb, a.P(a.struct(pSignalInfo, 32, 8, N.nw_VkSemaphoreSignalInfo)));
         const ok = (r as number) >= 0;
         void ok;
         return r as any;
@@ -6651,7 +6681,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo));
+        const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo)));
         const ok = true;
         void ok;
         return r as any;
@@ -6673,7 +6703,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo));
+        const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo)));
         const ok = true;
         void ok;
         return r as any;
@@ -6695,7 +6725,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pInfo, 24, 8, N.nw_VkDeviceMemoryOpaqueCaptureAddressInfo));
+        const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkDeviceMemoryOpaqueCaptureAddressInfo)));
         const ok = true;
         void ok;
         return r as any;
@@ -6731,12 +6761,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstBinding,
           bindingCount,
-          a.handles(pBuffers),
-          a.scalars(pOffsets, "u64"),
-          a.scalars(pSizes, "u64"),
+          a.P(a.handles(pBuffers)),
+          a.P(a.scalars(pOffsets, "u64")),
+          a.P(a.scalars(pSizes, "u64")),
         );
         const ok = true;
         void ok;
@@ -6771,11 +6801,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstCounterBuffer,
           counterBufferCount,
-          a.handles(pCounterBuffers),
-          a.scalars(pCounterBufferOffsets, "u64"),
+          a.P(a.handles(pCounterBuffers)),
+          a.P(a.scalars(pCounterBufferOffsets, "u64")),
         );
         const ok = true;
         void ok;
@@ -6810,11 +6840,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstCounterBuffer,
           counterBufferCount,
-          a.handles(pCounterBuffers),
-          a.scalars(pCounterBufferOffsets, "u64"),
+          a.P(a.handles(pCounterBuffers)),
+          a.P(a.scalars(pCounterBufferOffsets, "u64")),
         );
         const ok = true;
         void ok;
@@ -6842,7 +6872,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), query, flags, index);
+        const r = f(d.hb, this.hb(queryPool), query, flags, index);
         const ok = true;
         void ok;
         return;
@@ -6866,7 +6896,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(queryPool), query, index);
+        const r = f(d.hb, this.hb(queryPool), query, index);
         const ok = true;
         void ok;
         return;
@@ -6904,11 +6934,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           instanceCount,
           firstInstance,
-          this.hh(counterBuffer),
-          counterBufferOffset,
+          this.hb(counterBuffer),
+          B(counterBufferOffset),
           counterOffset,
           vertexStride,
         );
@@ -6940,7 +6970,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pProperties !== null) {
           N.nwo_VkImageDrmFormatModifierPropertiesEXT(a, q_pProperties, pProperties);
         }
-        const r = f(d.h, this.hh(image), q_pProperties < 0 ? 0 : a.addr(q_pProperties));
+        const r = f(d.hb, this.hb(image), a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
         const ok = (r as number) >= 0;
         void ok;
         if (pProperties !== null) {
@@ -6966,7 +6996,11 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event), a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo));
+        const r = f(
+          d.hb,
+          this.hb(event),
+          a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)),
+        );
         const ok = true;
         void ok;
         return;
@@ -6985,7 +7019,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(event), stageMask);
+        const r = f(d.hb, this.hb(event), B(stageMask));
         const ok = true;
         void ok;
         return;
@@ -7012,10 +7046,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           eventCount,
-          a.handles(pEvents),
-          a.structs(pDependencyInfos, 64, 8, N.nw_VkDependencyInfo, false),
+          a.P(a.handles(pEvents)),
+          a.P(a.structs(pDependencyInfos, 64, 8, N.nw_VkDependencyInfo, false)),
         );
         const ok = true;
         void ok;
@@ -7038,7 +7072,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo));
+        const r = f(d.hb, a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)));
         const ok = true;
         void ok;
         return;
@@ -7062,7 +7096,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, stage, this.hh(queryPool), query);
+        const r = f(d.hb, B(stage), this.hb(queryPool), query);
         const ok = true;
         void ok;
         return;
@@ -7087,10 +7121,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           submitCount,
-          a.structs(pSubmits, 64, 8, N.nw_VkSubmitInfo2, false),
-          this.hh(fence),
+          a.P(a.structs(pSubmits, 64, 8, N.nw_VkSubmitInfo2, false)),
+          this.hb(fence),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -7113,7 +7147,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pCopyBufferInfo, 48, 8, N.nw_VkCopyBufferInfo2));
+        const r = f(d.hb, a.P(a.struct(pCopyBufferInfo, 48, 8, N.nw_VkCopyBufferInfo2)));
         const ok = true;
         void ok;
         return;
@@ -7132,7 +7166,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pCopyImageInfo, 56, 8, N.nw_VkCopyImageInfo2));
+        const r = f(d.hb, a.P(a.struct(pCopyImageInfo, 56, 8, N.nw_VkCopyImageInfo2)));
         const ok = true;
         void ok;
         return;
@@ -7154,7 +7188,10 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pCopyBufferToImageInfo, 48, 8, N.nw_VkCopyBufferToImageInfo2));
+        const r = f(
+          d.hb,
+          a.P(a.struct(pCopyBufferToImageInfo, 48, 8, N.nw_VkCopyBufferToImageInfo2)),
+        );
         const ok = true;
         void ok;
         return;
@@ -7176,7 +7213,10 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pCopyImageToBufferInfo, 56, 8, N.nw_VkCopyImageToBufferInfo2));
+        const r = f(
+          d.hb,
+          a.P(a.struct(pCopyImageToBufferInfo, 56, 8, N.nw_VkCopyImageToBufferInfo2)),
+        );
         const ok = true;
         void ok;
         return;
@@ -7195,7 +7235,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pBlitImageInfo, 64, 8, N.nw_VkBlitImageInfo2));
+        const r = f(d.hb, a.P(a.struct(pBlitImageInfo, 64, 8, N.nw_VkBlitImageInfo2)));
         const ok = true;
         void ok;
         return;
@@ -7217,7 +7257,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pResolveImageInfo, 56, 8, N.nw_VkResolveImageInfo2));
+        const r = f(d.hb, a.P(a.struct(pResolveImageInfo, 56, 8, N.nw_VkResolveImageInfo2)));
         const ok = true;
         void ok;
         return;
@@ -7239,7 +7279,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, a.struct(pRenderingInfo, 72, 8, N.nw_VkRenderingInfo));
+        const r = f(d.hb, a.P(a.struct(pRenderingInfo, 72, 8, N.nw_VkRenderingInfo)));
         const ok = true;
         void ok;
         return;
@@ -7258,7 +7298,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h);
+        const r = f(d.hb);
         const ok = true;
         void ok;
         return;
@@ -7277,7 +7317,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, cullMode);
+        const r = f(d.hb, cullMode);
         const ok = true;
         void ok;
         return;
@@ -7296,7 +7336,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, frontFace);
+        const r = f(d.hb, frontFace);
         const ok = true;
         void ok;
         return;
@@ -7315,7 +7355,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, primitiveTopology);
+        const r = f(d.hb, primitiveTopology);
         const ok = true;
         void ok;
         return;
@@ -7340,7 +7380,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, viewportCount, a.structs(pViewports, 24, 4, N.nw_VkViewport, true));
+        const r = f(d.hb, viewportCount, a.P(a.structs(pViewports, 24, 4, N.nw_VkViewport, true)));
         const ok = true;
         void ok;
         return;
@@ -7363,7 +7403,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, scissorCount, a.structs(pScissors, 16, 4, N.nw_VkRect2D, true));
+        const r = f(d.hb, scissorCount, a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)));
         const ok = true;
         void ok;
         return;
@@ -7401,13 +7441,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstBinding,
           bindingCount,
-          a.handles(pBuffers),
-          a.scalars(pOffsets, "u64"),
-          a.scalars(pSizes, "u64"),
-          a.scalars(pStrides, "u64"),
+          a.P(a.handles(pBuffers)),
+          a.P(a.scalars(pOffsets, "u64")),
+          a.P(a.scalars(pSizes, "u64")),
+          a.P(a.scalars(pStrides, "u64")),
         );
         const ok = true;
         void ok;
@@ -7427,7 +7467,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthTestEnable);
+        const r = f(d.hb, depthTestEnable);
         const ok = true;
         void ok;
         return;
@@ -7446,7 +7486,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthWriteEnable);
+        const r = f(d.hb, depthWriteEnable);
         const ok = true;
         void ok;
         return;
@@ -7465,7 +7505,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthCompareOp);
+        const r = f(d.hb, depthCompareOp);
         const ok = true;
         void ok;
         return;
@@ -7489,7 +7529,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthBoundsTestEnable);
+        const r = f(d.hb, depthBoundsTestEnable);
         const ok = true;
         void ok;
         return;
@@ -7508,7 +7548,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, stencilTestEnable);
+        const r = f(d.hb, stencilTestEnable);
         const ok = true;
         void ok;
         return;
@@ -7543,7 +7583,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, faceMask, failOp, passOp, depthFailOp, compareOp);
+        const r = f(d.hb, faceMask, failOp, passOp, depthFailOp, compareOp);
         const ok = true;
         void ok;
         return;
@@ -7567,7 +7607,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, rasterizerDiscardEnable);
+        const r = f(d.hb, rasterizerDiscardEnable);
         const ok = true;
         void ok;
         return;
@@ -7586,7 +7626,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthBiasEnable);
+        const r = f(d.hb, depthBiasEnable);
         const ok = true;
         void ok;
         return;
@@ -7610,7 +7650,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, primitiveRestartEnable);
+        const r = f(d.hb, primitiveRestartEnable);
         const ok = true;
         void ok;
         return;
@@ -7640,9 +7680,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 24, 8, N.nw_VkDeviceBufferMemoryRequirements),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 24, 8, N.nw_VkDeviceBufferMemoryRequirements)),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -7676,9 +7716,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements),
-          q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements)),
+          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -7733,10 +7773,10 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements),
-          q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount),
-          q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements),
+          d.hb,
+          a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements)),
+          a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
+          a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
         const ok = true;
         void ok;
@@ -7768,7 +7808,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, patchControlPoints);
+        const r = f(d.hb, patchControlPoints);
         const ok = true;
         void ok;
         return;
@@ -7787,7 +7827,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, logicOp);
+        const r = f(d.hb, logicOp);
         const ok = true;
         void ok;
         return;
@@ -7822,9 +7862,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           ? -1
           : a.alloc(pTimeDomains.length * 4);
         const r = f(
-          d.h,
-          q_pTimeDomainCount < 0 ? 0 : a.addr(q_pTimeDomainCount),
-          q_pTimeDomains < 0 ? 0 : a.addr(q_pTimeDomains),
+          d.hb,
+          a.P(q_pTimeDomainCount < 0 ? 0 : a.addr(q_pTimeDomainCount)),
+          a.P(q_pTimeDomains < 0 ? 0 : a.addr(q_pTimeDomains)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -7872,11 +7912,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pMaxDeviation = pMaxDeviation === null ? -1 : a.alloc(8);
         if (pMaxDeviation !== null) a.ws(q_pMaxDeviation, "u64", pMaxDeviation.value);
         const r = f(
-          d.h,
+          d.hb,
           timestampCount,
-          a.structs(pTimestampInfos, 24, 8, N.nw_VkCalibratedTimestampInfoEXT, false),
-          q_pTimestamps < 0 ? 0 : a.addr(q_pTimestamps),
-          q_pMaxDeviation < 0 ? 0 : a.addr(q_pMaxDeviation),
+          a.P(a.structs(pTimestampInfos, 24, 8, N.nw_VkCalibratedTimestampInfoEXT, false)),
+          a.P(q_pTimestamps < 0 ? 0 : a.addr(q_pTimestamps)),
+          a.P(q_pMaxDeviation < 0 ? 0 : a.addr(q_pMaxDeviation)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -7908,7 +7948,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, lineStippleFactor, lineStipplePattern);
+        const r = f(d.hb, lineStippleFactor, lineStipplePattern);
         const ok = true;
         void ok;
         return;
@@ -7933,8 +7973,8 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          a.struct(pConditionalRenderingBegin, 40, 8, N.nw_VkConditionalRenderingBeginInfoEXT),
+          d.hb,
+          a.P(a.struct(pConditionalRenderingBegin, 40, 8, N.nw_VkConditionalRenderingBeginInfoEXT)),
         );
         const ok = true;
         void ok;
@@ -7954,7 +7994,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h);
+        const r = f(d.hb);
         const ok = true;
         void ok;
         return;
@@ -7990,9 +8030,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           drawCount,
-          a.structs(pVertexInfo, 8, 4, N.nw_VkMultiDrawInfoEXT, true),
+          a.P(a.structs(pVertexInfo, 8, 4, N.nw_VkMultiDrawInfoEXT, true)),
           instanceCount,
           firstInstance,
           stride,
@@ -8034,13 +8074,13 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           drawCount,
-          a.structs(pIndexInfo, 12, 4, N.nw_VkMultiDrawIndexedInfoEXT, true),
+          a.P(a.structs(pIndexInfo, 12, 4, N.nw_VkMultiDrawIndexedInfoEXT, true)),
           instanceCount,
           firstInstance,
           stride,
-          pVertexOffset == null ? 0 : a.scalars([pVertexOffset], "i32"),
+          a.P(pVertexOffset == null ? 0 : a.scalars([pVertexOffset], "i32")),
         );
         const ok = true;
         void ok;
@@ -8077,12 +8117,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           pipelineBindPoint,
-          this.hh(layout),
+          this.hb(layout),
           set,
           descriptorWriteCount,
-          a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false),
+          a.P(a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false)),
         );
         const ok = true;
         void ok;
@@ -8108,7 +8148,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, attachmentCount, a.scalars(pColorWriteEnables, "u32"));
+        const r = f(d.hb, attachmentCount, a.P(a.scalars(pColorWriteEnables, "u32")));
         const ok = true;
         void ok;
         return;
@@ -8142,22 +8182,26 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           vertexBindingDescriptionCount,
-          a.structs(
-            pVertexBindingDescriptions,
-            32,
-            8,
-            N.nw_VkVertexInputBindingDescription2EXT,
-            false,
+          a.P(
+            a.structs(
+              pVertexBindingDescriptions,
+              32,
+              8,
+              N.nw_VkVertexInputBindingDescription2EXT,
+              false,
+            ),
           ),
           vertexAttributeDescriptionCount,
-          a.structs(
-            pVertexAttributeDescriptions,
-            32,
-            8,
-            N.nw_VkVertexInputAttributeDescription2EXT,
-            false,
+          a.P(
+            a.structs(
+              pVertexAttributeDescriptions,
+              32,
+              8,
+              N.nw_VkVertexInputAttributeDescription2EXT,
+              false,
+            ),
           ),
         );
         const ok = true;
@@ -8178,7 +8222,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, domainOrigin);
+        const r = f(d.hb, domainOrigin);
         const ok = true;
         void ok;
         return;
@@ -8197,7 +8241,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthClampEnable);
+        const r = f(d.hb, depthClampEnable);
         const ok = true;
         void ok;
         return;
@@ -8216,7 +8260,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, polygonMode);
+        const r = f(d.hb, polygonMode);
         const ok = true;
         void ok;
         return;
@@ -8240,7 +8284,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, rasterizationSamples);
+        const r = f(d.hb, rasterizationSamples);
         const ok = true;
         void ok;
         return;
@@ -8263,7 +8307,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, samples, a.scalars(pSampleMask, "u32"));
+        const r = f(d.hb, samples, a.P(a.scalars(pSampleMask, "u32")));
         const ok = true;
         void ok;
         return;
@@ -8287,7 +8331,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, alphaToCoverageEnable);
+        const r = f(d.hb, alphaToCoverageEnable);
         const ok = true;
         void ok;
         return;
@@ -8306,7 +8350,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, alphaToOneEnable);
+        const r = f(d.hb, alphaToOneEnable);
         const ok = true;
         void ok;
         return;
@@ -8325,7 +8369,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, logicOpEnable);
+        const r = f(d.hb, logicOpEnable);
         const ok = true;
         void ok;
         return;
@@ -8356,7 +8400,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, firstAttachment, attachmentCount, a.scalars(pColorBlendEnables, "u32"));
+        const r = f(
+          d.hb,
+          firstAttachment,
+          attachmentCount,
+          a.P(a.scalars(pColorBlendEnables, "u32")),
+        );
         const ok = true;
         void ok;
         return;
@@ -8388,10 +8437,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstAttachment,
           attachmentCount,
-          a.structs(pColorBlendEquations, 24, 4, N.nw_VkColorBlendEquationEXT, true),
+          a.P(a.structs(pColorBlendEquations, 24, 4, N.nw_VkColorBlendEquationEXT, true)),
         );
         const ok = true;
         void ok;
@@ -8423,7 +8472,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, firstAttachment, attachmentCount, a.scalars(pColorWriteMasks, "u32"));
+        const r = f(
+          d.hb,
+          firstAttachment,
+          attachmentCount,
+          a.P(a.scalars(pColorWriteMasks, "u32")),
+        );
         const ok = true;
         void ok;
         return;
@@ -8447,7 +8501,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, rasterizationStream);
+        const r = f(d.hb, rasterizationStream);
         const ok = true;
         void ok;
         return;
@@ -8474,7 +8528,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, conservativeRasterizationMode);
+        const r = f(d.hb, conservativeRasterizationMode);
         const ok = true;
         void ok;
         return;
@@ -8501,7 +8555,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, extraPrimitiveOverestimationSize);
+        const r = f(d.hb, extraPrimitiveOverestimationSize);
         const ok = true;
         void ok;
         return;
@@ -8520,7 +8574,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, depthClipEnable);
+        const r = f(d.hb, depthClipEnable);
         const ok = true;
         void ok;
         return;
@@ -8544,7 +8598,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, sampleLocationsEnable);
+        const r = f(d.hb, sampleLocationsEnable);
         const ok = true;
         void ok;
         return;
@@ -8576,10 +8630,10 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
+          d.hb,
           firstAttachment,
           attachmentCount,
-          a.structs(pColorBlendAdvanced, 20, 4, N.nw_VkColorBlendAdvancedEXT, true),
+          a.P(a.structs(pColorBlendAdvanced, 20, 4, N.nw_VkColorBlendAdvancedEXT, true)),
         );
         const ok = true;
         void ok;
@@ -8604,7 +8658,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, provokingVertexMode);
+        const r = f(d.hb, provokingVertexMode);
         const ok = true;
         void ok;
         return;
@@ -8628,7 +8682,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, lineRasterizationMode);
+        const r = f(d.hb, lineRasterizationMode);
         const ok = true;
         void ok;
         return;
@@ -8647,7 +8701,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, stippledLineEnable);
+        const r = f(d.hb, stippledLineEnable);
         const ok = true;
         void ok;
         return;
@@ -8671,7 +8725,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, negativeOneToOne);
+        const r = f(d.hb, negativeOneToOne);
         const ok = true;
         void ok;
         return;
@@ -8718,9 +8772,9 @@ export abstract class VulkanCommands extends NoopHandlers {
           }
         }
         const r = f(
-          d.h,
-          q_pFragmentShadingRateCount < 0 ? 0 : a.addr(q_pFragmentShadingRateCount),
-          q_pFragmentShadingRates < 0 ? 0 : a.addr(q_pFragmentShadingRates),
+          d.hb,
+          a.P(q_pFragmentShadingRateCount < 0 ? 0 : a.addr(q_pFragmentShadingRateCount)),
+          a.P(q_pFragmentShadingRates < 0 ? 0 : a.addr(q_pFragmentShadingRates)),
         );
         const ok = (r as number) >= 0;
         void ok;
@@ -8759,9 +8813,9 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(
-          d.h,
-          a.struct(pFragmentSize, 8, 4, N.nw_VkExtent2D),
-          a.scalars(combinerOps, "i32"),
+          d.hb,
+          a.P(a.struct(pFragmentSize, 8, 4, N.nw_VkExtent2D)),
+          a.P(a.scalars(combinerOps, "i32")),
         );
         const ok = true;
         void ok;
@@ -8789,7 +8843,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.h, this.hh(buffer), offset, size, indexType);
+        const r = f(d.hb, this.hb(buffer), B(offset), B(size), indexType);
         const ok = true;
         void ok;
         return;
@@ -8817,9 +8871,9 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pGranularity = pGranularity === null ? -1 : a.alloc(8, 4);
         if (pGranularity !== null) N.nwo_VkExtent2D(a, q_pGranularity, pGranularity);
         const r = f(
-          d.h,
-          a.struct(pRenderingAreaInfo, 40, 8, N.nw_VkRenderingAreaInfoKHR),
-          q_pGranularity < 0 ? 0 : a.addr(q_pGranularity),
+          d.hb,
+          a.P(a.struct(pRenderingAreaInfo, 40, 8, N.nw_VkRenderingAreaInfoKHR)),
+          a.P(q_pGranularity < 0 ? 0 : a.addr(q_pGranularity)),
         );
         const ok = true;
         void ok;
@@ -8847,9 +8901,9 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pLayout = pLayout === null ? -1 : a.alloc(56, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
         const r = f(
-          d.h,
-          a.struct(pInfo, 32, 8, N.nw_VkDeviceImageSubresourceInfoKHR),
-          q_pLayout < 0 ? 0 : a.addr(q_pLayout),
+          d.hb,
+          a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageSubresourceInfoKHR)),
+          a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
         const ok = true;
         void ok;
@@ -8880,10 +8934,10 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pLayout = pLayout === null ? -1 : a.alloc(56, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
         const r = f(
-          d.h,
-          this.hh(image),
-          a.struct(pSubresource, 32, 8, N.nw_VkImageSubresource2KHR),
-          q_pLayout < 0 ? 0 : a.addr(q_pLayout),
+          d.hb,
+          this.hb(image),
+          a.P(a.struct(pSubresource, 32, 8, N.nw_VkImageSubresource2KHR)),
+          a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
         const ok = true;
         void ok;

@@ -58,11 +58,14 @@ export const VK = {
 
 /** The host side of a dispatchable object: its handle and the entry points to call it with. */
 export class NativeDispatchable implements Dispatchable {
+  readonly hb: bigint;
   constructor(
     readonly type: number,
     readonly h: number | bigint,
     readonly t: ProcTable,
-  ) {}
+  ) {
+    this.hb = BigInt(h);
+  }
 }
 
 const CMD = new Map<string, number>();

@@ -96,6 +96,15 @@ export abstract class VulkanHandlers extends VulkanCommands {
     return h instanceof NativeDispatchable ? h.h : h as number | bigint;
   }
 
+  hb(id: number): bigint {
+    if (id === 0) return 0n;
+    const e = this.objects.get(id);
+    if (e === undefined) return 0n;
+    const h = e.host;
+    if (h instanceof NativeDispatchable) return h.hb;
+    return e.big ??= BigInt(h as number | bigint);
+  }
+
   bind(
     type: number,
     id: number,
