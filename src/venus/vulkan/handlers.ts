@@ -476,7 +476,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     const id = cmdId("vkAllocateMemory");
     const f = this.fn(d, id);
     if (!f) {
-      mem.release();
+      this.vk.hostMemory.discard(mem);
       return this.missing(id);
     }
     const [r, h] = this.marshal((a) => {
@@ -494,13 +494,13 @@ export abstract class VulkanHandlers extends VulkanCommands {
       return [r, a.r64(out)] as const;
     });
     if (r !== VK.SUCCESS) {
-      mem.release();
+      this.vk.hostMemory.discard(mem);
       return r;
     }
     const err = this.objects.create(OT.DEVICE_MEMORY, pMemory, h, device);
     if (err) {
       this.vk.call(d, "vkFreeMemory", d.h, h, 0);
-      mem.release();
+      this.vk.hostMemory.discard(mem);
       this.fail(err);
       return VK.ERROR_OUT_OF_DEVICE_MEMORY;
     }

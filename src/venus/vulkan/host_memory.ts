@@ -7,7 +7,12 @@
  * DRM device, no copies.
  *
  * A memfd (and its mapping) lives until vkFreeMemory or context teardown,
- * after the driver has let go of the memory.
+ * after the driver has let go of the memory. One that was never exported (no
+ * resource, so nobody else has its fd) goes to a small per-context pool
+ * instead and is reused for the next allocation of the same size: a
+ * create/free cycle then costs no memfd_create/ftruncate/fcntl/mmap/munmap/
+ * close (six syscalls, most of a small allocation's cost). Its old contents
+ * are this context's own (Vulkan leaves new memory undefined).
  */
 import { OwnedFd } from "../../../ffi/fd.ts";
 import {
@@ -56,10 +61,21 @@ export class HostMemory {
   }
 }
 
+/** most memfds, and bytes, kept for reuse per context */
+export const POOL_MAX_ENTRIES = 32;
+export const POOL_MAX_BYTES = 32 << 20;
+
 export class HostMemoryTable {
   readonly #byId = new Map<number, HostMemory>();
-  /** bytes of memfd-backed memory currently allocated */
+  /** freed, never-exported memfds by file size (newest last) */
+  readonly #pool = new Map<number, HostMemory[]>();
+  #poolEntries = 0;
+  /** bytes of memfd-backed memory currently allocated (the pool included) */
   bytes = 0;
+  /** bytes in the pool */
+  pooledBytes = 0;
+  /** allocations served from the pool */
+  reused = 0;
 
   constructor(readonly log: Logger, readonly limitBytes: number) {}
 
@@ -70,6 +86,14 @@ export class HostMemoryTable {
   /** A memfd of `size` rounded up to the page size, mapped; null when over the limit or on failure. */
   create(size: number, typeFlags: number, who: string): HostMemory | null {
     const rounded = Math.ceil(size / PAGE) * PAGE;
+    const pooled = this.#pool.get(size)?.pop();
+    if (pooled) {
+      this.#poolEntries--;
+      this.pooledBytes -= pooled.size;
+      this.reused++;
+      return new HostMemory(pooled.fd, pooled.map, pooled.size, pooled.fileSize, typeFlags);
+    }
+    if (this.bytes + rounded > this.limitBytes) this.drainPool();
     if (this.bytes + rounded > this.limitBytes) {
       this.log.warn(
         `${who}: host-visible allocation of ${size} bytes refused: context limit ${this.limitBytes} bytes`,
@@ -104,16 +128,48 @@ export class HostMemoryTable {
     return this.#byId.get(id);
   }
 
+  /** vkFreeMemory (after the driver let go): to the pool when never exported, else closed */
   release(id: number): void {
     const m = this.#byId.get(id);
     if (!m) return;
     this.#byId.delete(id);
+    if (
+      !m.exported && this.#poolEntries < POOL_MAX_ENTRIES &&
+      this.pooledBytes + m.size <= POOL_MAX_BYTES
+    ) {
+      let list = this.#pool.get(m.fileSize);
+      if (!list) this.#pool.set(m.fileSize, list = []);
+      list.push(m);
+      this.#poolEntries++;
+      this.pooledBytes += m.size;
+      return;
+    }
     this.bytes -= m.size;
     m.release();
   }
 
+  /** Closes a memfd from {@link create} that was never bound (the driver refused it). */
+  discard(m: HostMemory): void {
+    this.bytes -= m.size;
+    m.release();
+  }
+
+  /** Closes every pooled memfd. */
+  drainPool(): void {
+    for (const list of this.#pool.values()) {
+      for (const m of list) {
+        this.bytes -= m.size;
+        m.release();
+      }
+    }
+    this.#pool.clear();
+    this.#poolEntries = 0;
+    this.pooledBytes = 0;
+  }
+
   releaseAll(): void {
     for (const id of [...this.#byId.keys()]) this.release(id);
+    this.drainPool();
   }
 
   /**
