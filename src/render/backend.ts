@@ -78,6 +78,14 @@ export interface ContextBackend {
    */
   tick(nowMs: number): number | false;
 
+  /**
+   * True when the last tick returned 0 only to busy-poll (a ring in the
+   * first phase of its back-off, no work pending): the loop then yields the
+   * CPU and looks at the socket only every few polls, so a poll costs one
+   * syscall (as vkr's ring thread) instead of two.
+   */
+  readonly spinning?: boolean;
+
   /** Counters for logs and the demo's stats line. */
   stats(): Record<string, number>;
 

@@ -161,6 +161,7 @@ export class RenderContext {
       setTimerSlack(1000); // ring back-off sleeps of 10 µs should not become 60 µs
     } catch { /* best effort */ }
     const waiter = new FdWait(this.socket.fd, POLLIN);
+    let spins = 0;
     try {
       for (;;) {
         let delay = -1;
@@ -173,6 +174,11 @@ export class RenderContext {
             break;
           }
           delay = d;
+          // busy-polling a ring: yield, and look at the socket only every 4th poll
+          if (d === 0 && this.#backend.spinning && (++spins & 3) !== 0) {
+            schedYield();
+            continue;
+          }
         }
         let m: Received | null;
         if (delay < 0) {

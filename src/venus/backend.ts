@@ -222,7 +222,13 @@ export class StreamHandlers extends VulkanHandlers {
   }
 
   override vkDestroyRingMESA(ring: U64): void {
-    if (!this.#contextOnly("vkDestroyRingMESA") || !this.#ring(ring, "vkDestroyRingMESA")) return;
+    if (!this.#contextOnly("vkDestroyRingMESA")) return;
+    const r = this.#ring(ring, "vkDestroyRingMESA");
+    if (!r) return;
+    this.ctx.log.debug(
+      `${r.decoder.name}: destroyed after ${r.decoder.commands} commands, ${r.polls} polls, ` +
+        `${r.sleeps} sleeps, ${r.straddles} straddling commands`,
+    );
     this.ctx.rings.delete(String(ring));
   }
 
@@ -443,6 +449,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
    */
   readonly pollers: (() => number)[] = [];
   #timelinePoller: (() => number) | null = null;
+  /** see ContextBackend.spinning */
+  spinning = false;
   /** time (performance.now() ms) of the last ALIVE refresh */
   #aliveAt = -Infinity;
 
@@ -465,6 +473,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
    * the context became fatal (already logged).
    */
   tick(nowMs: number = performance.now()): number | false {
+    this.spinning = false;
     if (this.fatal.fatal) return false;
     let next = Infinity;
     const ps = this.pollers;
@@ -515,6 +524,8 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
         t = performance.now();
       }
     }
+    // due at once without a ring that ran out of its slice: only busy polls
+    this.spinning = hog === null && next <= t;
     if (hog && this.rings.size > 1) {
       const k = String(hog.id);
       if (this.rings.get(k) === hog) {
@@ -633,15 +644,20 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
 
   stats(): Record<string, number> {
     let commands = this.decoder.commands, bytes = this.decoder.bytes;
+    let ringPolls = 0, ringSleeps = 0;
     for (const r of this.rings.values()) {
       commands += r.decoder.commands;
       bytes += r.decoder.bytes;
+      ringPolls += r.polls;
+      ringSleeps += r.sleeps;
     }
     return {
       streams: this.#submits,
       venusCommands: commands,
       venusBytes: bytes,
       rings: this.rings.size,
+      ringPolls,
+      ringSleeps,
       objects: this.objects.size,
       fatal: this.fatal.fatal ? 1 : 0,
     };
