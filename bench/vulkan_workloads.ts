@@ -10,7 +10,7 @@
  *   vesper         through Vesper with the driver's default settings
  *
  *   deno run -A bench/vulkan_workloads.ts [--runs 3] [--json out.json] [--quick]
- *        [--metrics submit,cmdstream,upload,dispatch,alloc,init]
+ *        [--metrics submit,submit-cold,cmdstream,upload,dispatch,dispatch-cold,alloc,init]
  *        [--configs lavapipe,c-noperf,vesper-noperf,vesper] [--timeout 60] [--cpu 0|none]
  *        [--rebuild]
  *
@@ -32,6 +32,8 @@ const NO_FEEDBACK = "no_fence_feedback,no_semaphore_feedback,no_event_feedback,n
 
 interface Metric {
   id: string;
+  /** the vkbench subcommand (default: id) */
+  program?: string;
   /** what the row measures */
   label: string;
   args: string[];
@@ -46,9 +48,23 @@ interface Metric {
 }
 
 const METRICS: Metric[] = [
+  // latency metrics twice: steady state (after as many untimed iterations as
+  // timed ones: a JIT-compiled server reaches its speed only after a few
+  // thousand) and cold (the first iterations after 20, what a short program sees)
   {
     id: "submit",
-    label: "submit+wait latency",
+    label: "submit+wait (steady)",
+    args: ["-w", "5000", "-n", "5000"],
+    quickArgs: ["-w", "300", "-n", "300"],
+    key: "median_us",
+    extra: ["p99_us"],
+    unit: "µs",
+    higherIsBetter: false,
+  },
+  {
+    id: "submit-cold",
+    program: "submit",
+    label: "submit+wait (cold)",
     args: ["-n", "2000"],
     quickArgs: ["-n", "300"],
     key: "median_us",
@@ -79,7 +95,18 @@ const METRICS: Metric[] = [
   },
   {
     id: "dispatch",
-    label: "dispatches, one submit+wait each",
+    label: "dispatch+wait (steady)",
+    args: ["-w", "3000", "-n", "3000"],
+    quickArgs: ["-w", "200", "-n", "200"],
+    key: "per_s",
+    extra: ["median_us", "p99_us"],
+    unit: "/s",
+    higherIsBetter: true,
+  },
+  {
+    id: "dispatch-cold",
+    program: "dispatch",
+    label: "dispatch+wait (cold)",
     args: ["-n", "1000"],
     quickArgs: ["-n", "200"],
     key: "per_s",
@@ -90,7 +117,7 @@ const METRICS: Metric[] = [
   {
     id: "alloc",
     label: "buffer+memory create/bind/destroy",
-    args: ["-n", "2000"],
+    args: ["-w", "2000", "-n", "2000"],
     quickArgs: ["-n", "300"],
     key: "per_s",
     extra: [],
@@ -267,7 +294,12 @@ async function runOne(root: string, cfg: Config, m: Metric): Promise<RunResult> 
   if (buildError) {
     return { ok: false, error: "the workloads did not build (the compiler's output is above)" };
   }
-  const argv = [...pin, `${BUILD}/vkbench`, m.id, ...(opts.quick ? m.quickArgs : m.args)];
+  const argv = [
+    ...pin,
+    `${BUILD}/vkbench`,
+    m.program ?? m.id,
+    ...(opts.quick ? m.quickArgs : m.args),
+  ];
   try {
     if (cfg.server === null) {
       const cmd = inChroot(root, ["timeout", "-s", "KILL", String(TIMEOUT_S), ...argv], {
@@ -331,7 +363,7 @@ try {
         const res = await runOne(root, c, m);
         cell.runs.push(res);
         console.error(
-          `run ${r + 1}/${RUNS} ${c.id.padEnd(13)} ${m.id.padEnd(9)} ${
+          `run ${r + 1}/${RUNS} ${c.id.padEnd(13)} ${m.id.padEnd(13)} ${
             res.ok ? `${res.data[m.key]} ${m.unit}` : `FAILED: ${res.error}`
           } (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
         );

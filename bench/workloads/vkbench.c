@@ -11,6 +11,7 @@
  *   vkbench alloc     [-n 2000]          vkCreateBuffer + vkAllocateMemory + bind + destroy + free
  *   vkbench init      [-n 20]            vkCreateInstance + vkCreateDevice + destroy
  *
+ * -w N: untimed warm-up iterations of submit, dispatch and alloc (default 20).
  * Only `upload` maps memory, so the others also run against a render server
  * that cannot export mappable memory (with Mesa's VN_PERF no-feedback flags).
  * On failure the JSON line has "ok":false and the exit status is 1.
@@ -249,7 +250,9 @@ static void free_buffer(struct ctx *c, struct buf *b) {
 
 /* ---- metrics ------------------------------------------------------------------ */
 
-static const int WARMUP = 20;
+/* untimed iterations before the timed ones (-w): a JIT-compiled server needs a few
+   thousand to reach its steady state, a C server none */
+static int WARMUP = 20;
 
 /* submit+wait latency: a command buffer with one pipeline barrier, recorded once. */
 static void bench_submit(int n) {
@@ -548,8 +551,8 @@ static void bench_init(int n) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: vkbench submit|cmdstream|upload|dispatch|alloc|init [-n N] [-r ROUNDS] "
-          "[-s MIB] [-c push|viewport]\n");
+          "usage: vkbench submit|cmdstream|upload|dispatch|alloc|init [-n N] [-w WARMUP] "
+          "[-r ROUNDS] [-s MIB] [-c push|viewport]\n");
   exit(2);
 }
 
@@ -560,9 +563,10 @@ int main(int argc, char **argv) {
   const char *kind = "push";
   int opt;
   optind = 2;
-  while ((opt = getopt(argc, argv, "n:r:s:c:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:w:r:s:c:")) != -1) {
     switch (opt) {
       case 'n': n = atoi(optarg); break;
+      case 'w': WARMUP = atoi(optarg) > 0 ? atoi(optarg) : 0; break;
       case 'r': rounds = atoi(optarg); break;
       case 's': mib = atoi(optarg); break;
       case 'c': kind = optarg; break;
