@@ -38,13 +38,48 @@ export class ObjectTable {
     return true;
   }
 
+  // two most recently used entries (a command names its command buffer and one
+  // or two other objects again and again); reset when either is destroyed
+  #id0 = -1;
+  #e0: ObjectEntry | undefined = undefined;
+  #id1 = -1;
+  #e1: ObjectEntry | undefined = undefined;
+
   get(id: number): ObjectEntry | undefined {
-    return this.#map.get(id);
+    if (id === this.#id0) return this.#e0;
+    if (id === this.#id1) {
+      const e = this.#e1;
+      this.#id1 = this.#id0;
+      this.#e1 = this.#e0;
+      this.#id0 = id;
+      this.#e0 = e;
+      return e;
+    }
+    const e = this.#map.get(id);
+    if (e !== undefined) {
+      this.#id1 = this.#id0;
+      this.#e1 = this.#e0;
+      this.#id0 = id;
+      this.#e0 = e;
+    }
+    return e;
   }
 
   /** The host object bound to `id`, or undefined. */
   host(id: number): unknown {
-    return this.#map.get(id)?.host;
+    return this.get(id)?.host;
+  }
+
+  #forget(id: number): void {
+    if (id === this.#id0) {
+      this.#id0 = this.#id1;
+      this.#e0 = this.#e1;
+      this.#id1 = -1;
+      this.#e1 = undefined;
+    } else if (id === this.#id1) {
+      this.#id1 = -1;
+      this.#e1 = undefined;
+    }
   }
 
   /** Registers a new object; returns an error message on id 0 or a duplicate id. */
@@ -72,12 +107,15 @@ export class ObjectTable {
     const e = this.#map.get(id);
     if (e === undefined || e.type !== type) return `destroy of unknown object id ${id}`;
     this.#map.delete(id);
+    this.#forget(id);
     if (type >= 0 && type < 64 && this.recent[type] === id) this.recent[type] = -1;
     return null;
   }
 
   clear(): void {
     this.#map.clear();
+    this.#id0 = this.#id1 = -1;
+    this.#e0 = this.#e1 = undefined;
     this.recent.fill(-1);
   }
 }

@@ -42,6 +42,17 @@ export class Span<T = unknown> {
     return this.u8.subarray(this.offset, this.offset + this.count * this.stride);
   }
 
+  /**
+   * Copies the elements' wire bytes into `dst` at `at`: small spans byte by
+   * byte (no view object made), larger ones with one TypedArray.set.
+   */
+  copyTo(dst: Uint8Array, at: number): void {
+    const n = this.count * this.stride;
+    const src = this.u8, off = this.offset;
+    if (n <= 64) { for (let i = 0; i < n; i++) dst[at + i] = src[off + i]; }
+    else dst.set(src.subarray(off, off + n), at);
+  }
+
   /** Element `i` (decoded on demand; numbers for 32-bit kinds and handles). */
   at(i: number): T {
     const p = this.offset + i * this.stride;

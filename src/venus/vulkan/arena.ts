@@ -97,7 +97,17 @@ export class Arena {
     const o = (this.top + align - 1) & ~(align - 1);
     const end = o + size;
     if (end > this.u8.byteLength) throw ARENA_FULL;
-    this.u8.fill(0, o, end);
+    if (size <= 64) { for (let i = o; i < end; i++) this.u8[i] = 0; }
+    else this.u8.fill(0, o, end);
+    this.top = end;
+    return o;
+  }
+
+  /** Like {@link alloc} without zeroing (the caller writes every byte). */
+  allocRaw(size: number, align = 8): number {
+    const o = (this.top + align - 1) & ~(align - 1);
+    const end = o + size;
+    if (end > this.u8.byteLength) throw ARENA_FULL;
     this.top = end;
     return o;
   }
@@ -178,10 +188,16 @@ export class Arena {
   /** bytes from a Uint8Array or a u8 Span */
   blob(b: Uint8Array | Span<number> | null | undefined): number {
     if (!b) return 0;
-    const bytes = b instanceof Uint8Array ? b : b.bytes;
-    if (bytes.length === 0) return 0;
-    const o = this.alloc(bytes.length, 8);
-    this.u8.set(bytes, o);
+    if (b instanceof Uint8Array) {
+      if (b.length === 0) return 0;
+      const o = this.allocRaw(b.length, 8);
+      this.u8.set(b, o);
+      return this.base + o;
+    }
+    const n = b.count * b.stride;
+    if (n === 0) return 0;
+    const o = this.allocRaw(n, 8);
+    b.copyTo(this.u8, o);
     return this.base + o;
   }
   /** a scalar array (Span, typed array or number[]) in C layout */
@@ -196,7 +212,7 @@ export class Arena {
     const o = this.alloc(n * sz, 8);
     if (a instanceof Span) {
       // wire layout of 4/8-byte scalar arrays is the C layout
-      if (a.stride === sz) this.u8.set(a.bytes, o);
+      if (a.stride === sz) a.copyTo(this.u8, o);
       else for (let i = 0; i < n; i++) this.ws(o + i * sz, s, a.at(i));
     } else {
       for (let i = 0; i < n; i++) this.ws(o + i * sz, s, (a as ArrayLike<number>)[i]);
@@ -224,7 +240,7 @@ export class Arena {
     const n = a.length;
     const o = this.alloc(n * size, align);
     if (a instanceof Span) {
-      if (flat && a.stride === size) this.u8.set(a.bytes, o);
+      if (flat && a.stride === size) a.copyTo(this.u8, o);
       else for (let i = 0; i < n; i++) w(this, o + i * size, a.at(i) as T);
     } else {
       for (let i = 0; i < n; i++) w(this, o + i * size, (a as ArrayLike<T>)[i]);
