@@ -54,6 +54,7 @@ async function worker(args: string[]): Promise<number> {
       "ctx-fd": { type: "string" },
       "log-level": { type: "string" },
       "server-pid": { type: "string" },
+      "ready-fd": { type: "string" },
       backend: { type: "string" },
     },
   });
@@ -61,6 +62,7 @@ async function worker(args: string[]): Promise<number> {
     ctxFd: parseFd(v["ctx-fd"], "--ctx-fd"),
     logLevel: parseLevel(v["log-level"]),
     serverPid: parseFd(v["server-pid"], "--server-pid"),
+    readyFd: v["ready-fd"] === undefined ? undefined : parseFd(v["ready-fd"], "--ready-fd"),
     backend: isBackendKind(v.backend) ? v.backend : undefined,
   });
 }

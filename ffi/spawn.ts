@@ -35,6 +35,8 @@ export interface SpawnOptions {
   fd: number;
   /** where the child finds it (default 3) */
   targetFd?: number;
+  /** more fds to hand over: [fd here, fd in the child] (targets above targetFd) */
+  extraFds?: [number, number][];
   /** environment, default: this process's */
   env?: Record<string, string>;
   /** an fd to become the child's stdout and stderr (default: inherit ours) */
@@ -55,12 +57,20 @@ export function spawnWithFd(argv: string[], opts: SpawnOptions): number {
     r = L.posix_spawnattr_init(attr);
     if (r !== 0) throw new LibcError("posix_spawnattr_init", r);
     try {
-      for (const [from, to] of [[opts.fd, target], [opts.output, 1], [opts.output, 2]]) {
+      const extra = opts.extraFds ?? [];
+      for (const [, to] of extra) {
+        if (to <= target) throw new RangeError("extra fds go above the target fd");
+      }
+      const maps = [[opts.fd, target], ...extra, [opts.output, 1], [opts.output, 2]];
+      for (const [from, to] of maps) {
         if (from === undefined) continue;
         r = L.posix_spawn_file_actions_adddup2(fa, from, to!);
         if (r !== 0) throw new LibcError("posix_spawn_file_actions_adddup2", r);
       }
-      r = L.posix_spawn_file_actions_addclosefrom_np(fa, target + 1);
+      r = L.posix_spawn_file_actions_addclosefrom_np(
+        fa,
+        Math.max(target, ...extra.map(([, to]) => to)) + 1,
+      );
       if (r !== 0) throw new LibcError("posix_spawn_file_actions_addclosefrom_np", r);
       L.sigemptyset(sigset);
       r = L.posix_spawnattr_setsigmask(attr, sigset);

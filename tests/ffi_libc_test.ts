@@ -156,6 +156,24 @@ Deno.test("spawnWithFd: the child inherits exactly stdio and its one fd; waitpid
   a.close();
 });
 
+Deno.test("spawnWithFd: extra fds land where asked, nothing else leaks", () => {
+  const [a, b] = SeqpacketSocket.pair();
+  const ev = L.eventfd(0, L.EFD_CLOEXEC);
+  const pid = spawnWithFd(
+    ["/bin/sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' ' >&3"],
+    { fd: b.fd, extraFds: [[ev, 5]] },
+  );
+  b.close();
+  const buf = new Uint8Array(256);
+  const r = a.recv(buf, 0)!;
+  const fds = new TextDecoder().decode(buf.subarray(0, r.size)).trim().split(" ").map(Number);
+  assertEquals(fds.filter((f) => f !== 4), [0, 1, 2, 3, 5]); // (4: the fd ls reads the directory with)
+  assertEquals(L.waitpid(pid)!.code, 0);
+  L.close(ev);
+  a.close();
+  assertThrows(() => spawnWithFd(["/bin/true"], { fd: 0, targetFd: 3, extraFds: [[1, 3]] }));
+});
+
 Deno.test("kill + waitpid report the signal; pidfd_open; WNOHANG", () => {
   const [a, b] = SeqpacketSocket.pair();
   const pid = spawnWithFd(["/bin/sleep", "30"], { fd: b.fd });

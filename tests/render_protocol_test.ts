@@ -20,6 +20,7 @@ import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import * as P from "../src/render/protocol.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 const root = await ensureChroot();
 const servers: ServerSpec[] = [vesperSpec("process"), vesperSpec("thread")];
@@ -229,5 +230,30 @@ Deno.test("vesper: SIGTERM shuts the server down with its workers", async () => 
     } finally {
       await c.kill();
     }
+  }
+});
+
+Deno.test("vesper: the next spare starts only a while after a context was created, once loaded", async () => {
+  const c = RenderClient.start(vesperSpec("process", "debug"));
+  try {
+    c.init();
+    // the first spare starts with the server
+    assert(await waitFor(() => c.workers().length === 1), "no spare at start");
+    const t0 = performance.now();
+    const ctx = await readyContext(c, 1);
+    // the spare became the context's worker; no second worker loads meanwhile
+    assertEquals(c.workers().length, 1, "a second worker started right away");
+    assert(
+      await waitFor(() => c.workers().length === 2, SPARE_AFTER_CONTEXT_MS + 3000),
+      "no spare after the delay",
+    );
+    assert(performance.now() - t0 >= SPARE_AFTER_CONTEXT_MS - 50, "the spare came too early");
+    ctx.close();
+    c.destroyContext(1);
+    assert(await c.close() !== null);
+    // every worker signalled that it had loaded before waiting for its context
+    assert(/worker \(spare\): DEBUG ready; waiting for a context/.test(c.log()), c.log());
+  } finally {
+    await c.kill();
   }
 });

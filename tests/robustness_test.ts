@@ -39,6 +39,7 @@
  *    covered by tests/venus_ring_service_test.ts ("a garbage ring goes FATAL
  *    and ends only its own context"; process workers only).
  */
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import {
   childPids,
@@ -592,8 +593,9 @@ for (const mode of MODES) {
     await withServer(vesperSpec(mode, "info"), async (c) => {
       const good = Guest.open(c, 1, "good");
       assert(await good.alive(), "the good context works");
-      // the footprint with one context running (and, in process mode, a spare worker)
-      await sleep(200);
+      // the footprint with one context running and the spare worker the server starts
+      // SPARE_AFTER_CONTEXT_MS after a context was created (loaded by then)
+      await sleep(SPARE_AFTER_CONTEXT_MS + 500);
       const base = footprint(c);
       const baseKinds = mode === "thread" ? fdKinds(c.pid) : undefined;
 

@@ -37,6 +37,18 @@ export interface ServerOptions {
   backend?: BackendKind;
 }
 
+/** Longest a new spare waits for the worker started before it to load (ms). */
+const SPARE_WAIT_MS = 2000;
+/** How often it looks (ms). */
+const SPARE_POLL_MS = 2;
+/**
+ * After a context was created, how long the next spare waits (ms): a new
+ * context is busiest right after its creation (instance, device, pipelines),
+ * and a short-lived client (vtest starts one server per client) never needs
+ * a second worker.
+ */
+export const SPARE_AFTER_CONTEXT_MS = 1000;
+
 export class RenderServer {
   readonly socket: SeqpacketSocket;
   readonly workers: WorkerHandle[] = [];
@@ -49,6 +61,9 @@ export class RenderServer {
   /** a started, unassigned worker: CREATE_CONTEXT takes it and starts the next */
   #spare: WorkerHandle | null = null;
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  /** the worker started last (the next spare waits until it has loaded) */
+  #lastStarted: WorkerHandle | null = null;
+  #lastStartedAt = 0;
   #closing = false;
 
   constructor(socket: SeqpacketSocket, opts: ServerOptions) {
@@ -179,15 +194,18 @@ export class RenderServer {
     this.#log.debug(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": worker started`);
     this.#reply(true, clientEnd.fd);
     clientEnd.close();
-    this.#scheduleSpare();
+    this.#scheduleSpare(SPARE_AFTER_CONTEXT_MS);
   }
 
   #startWorker(): WorkerHandle {
-    return startWorker(this.#opts.workerMode, {
+    const w = startWorker(this.#opts.workerMode, {
       logLevel: this.#opts.logLevel,
       backend: this.#opts.backend,
       log: this.#log,
     });
+    this.#lastStarted = w;
+    this.#lastStartedAt = performance.now();
+    return w;
   }
 
   /** The spare if it is still alive, else a worker started now. */
@@ -200,18 +218,29 @@ export class RenderServer {
     return this.#startWorker();
   }
 
-  /** Starts the next spare once the current request is answered. */
-  #scheduleSpare(): void {
+  /**
+   * Starts the next spare after `delayMs` (the current request is answered
+   * first) and once the worker started before it has loaded
+   * (WorkerHandle.ready, at most SPARE_WAIT_MS): a spare loading while a new
+   * context starts up would take CPU time from it.
+   */
+  #scheduleSpare(delayMs = 0): void {
     if (this.#spareTimer !== undefined || this.#spare || this.#closing) return;
-    this.#spareTimer = setTimeout(() => {
+    const due = () => {
       this.#spareTimer = undefined;
       if (this.#spare || this.#closing) return;
+      const prev = this.#lastStarted;
+      if (prev && !prev.ready && performance.now() - this.#lastStartedAt < SPARE_WAIT_MS) {
+        this.#spareTimer = setTimeout(due, SPARE_POLL_MS);
+        return;
+      }
       try {
         this.#spare = this.#startWorker();
       } catch (e) {
         this.#log.warn(`cannot start a spare worker: ${(e as Error).message}`);
       }
-    }, 0);
+    };
+    this.#spareTimer = setTimeout(due, delayMs);
   }
 
   async #destroyContext(ctxId: number): Promise<void> {

@@ -19,7 +19,18 @@
  * frees its context (including backend objects) and reports back.
  */
 import { OwnedFd } from "../../ffi/fd.ts";
-import { kill, pidfdOpen, SIGKILL, waitpid, WNOHANG } from "../../ffi/libc.ts";
+import {
+  dupCloexec,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  eventfd,
+  eventfdRead,
+  kill,
+  pidfdOpen,
+  SIGKILL,
+  waitpid,
+  WNOHANG,
+} from "../../ffi/libc.ts";
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import type { Level, Logger } from "../log.ts";
@@ -45,6 +56,8 @@ export interface WorkerHandle {
   readonly exitFd: number | null;
   /** true once the worker has ended and been reaped/joined */
   readonly exited: boolean;
+  /** true once the worker has loaded and waits for its context (or has ended) */
+  readonly ready: boolean;
   /** Reaps the worker after `exitFd` became readable. */
   reap(): void;
   /**
@@ -70,13 +83,37 @@ export function startWorker(mode: WorkerMode, s: WorkerStart): WorkerHandle {
   }
 }
 
-/** The part every worker handle shares: the proxy's end until assigned. */
+/**
+ * The part every worker handle shares: the proxy's end until assigned, and
+ * the eventfd the worker signals once it has loaded (WorkerParams.readyFd).
+ */
 abstract class Assignable {
   ctxId: number | null = null;
   #clientEnd: SeqpacketSocket | null;
+  #readyFd: OwnedFd | null = new OwnedFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 
   constructor(clientEnd: SeqpacketSocket) {
     this.#clientEnd = clientEnd;
+  }
+
+  abstract readonly exited: boolean;
+
+  /** the fd for the worker to signal (the caller hands over or closes its copy) */
+  protected readyFdForWorker(): number {
+    return this.#readyFd!.fd;
+  }
+
+  get ready(): boolean {
+    const fd = this.#readyFd;
+    if (fd === null) return true;
+    if (!this.exited && eventfdRead(fd.fd) === null) return false;
+    this.closeReadyFd();
+    return true;
+  }
+
+  protected closeReadyFd(): void {
+    this.#readyFd?.close();
+    this.#readyFd = null;
   }
 
   assign(ctxId: number, name: string): SeqpacketSocket {
@@ -120,12 +157,20 @@ class ProcessWorker extends Assignable implements WorkerHandle {
       ...selfCommand(),
       "worker",
       "--ctx-fd=3",
+      "--ready-fd=4",
       `--log-level=${s.logLevel}`,
       `--server-pid=${Deno.pid}`,
       ...(s.backend ? [`--backend=${s.backend}`] : []),
     ];
     try {
-      this.pid = spawnWithFd(argv, { fd: ctxEnd.fd, targetFd: 3 });
+      this.pid = spawnWithFd(argv, {
+        fd: ctxEnd.fd,
+        targetFd: 3,
+        extraFds: [[this.readyFdForWorker(), 4]],
+      });
+    } catch (e) {
+      this.closeReadyFd();
+      throw e;
     } finally {
       ctxEnd.close(); // the child has its copy (or there is no child)
     }
@@ -146,6 +191,7 @@ class ProcessWorker extends Assignable implements WorkerHandle {
     if (!st) return;
     this.#exited = true;
     this.#pidfd.close();
+    this.closeReadyFd();
     this.dropClientEnd();
     const how = st.signal !== null ? `killed by signal ${st.signal}` : `exited with ${st.code}`;
     const level = st.code === 0 ? "debug" : "warn";
@@ -159,6 +205,7 @@ class ProcessWorker extends Assignable implements WorkerHandle {
       waitpid(this.pid);
       this.#exited = true;
       this.#pidfd.close();
+      this.closeReadyFd();
       this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) killed`);
     }
     return Promise.resolve();
@@ -186,6 +233,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
       ctxFd: ctxEnd.handle.take(), // ownership passes to the thread
       logLevel: s.logLevel,
       backend: s.backend,
+      readyFd: dupCloexec(this.readyFdForWorker()), // the thread closes it
     };
     this.#worker = new Worker(threadEntry(), {
       type: "module",
@@ -210,6 +258,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
   #finish(): void {
     if (this.#exited) return;
     this.#exited = true;
+    this.closeReadyFd();
     this.dropClientEnd();
     this.#control.close();
     this.#worker.terminate();

@@ -8,7 +8,7 @@
  * socket naming the context it serves; then the proxy's requests follow on
  * the same socket.
  */
-import { getppid, setParentDeathSignal, SIGKILL } from "../../ffi/libc.ts";
+import { close, eventfdWrite, getppid, setParentDeathSignal, SIGKILL } from "../../ffi/libc.ts";
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { type Level, Logger } from "../log.ts";
 import { type BackendHost, type ContextBackend, NullBackend } from "./backend.ts";
@@ -31,6 +31,13 @@ export interface WorkerParams {
   ctxFd: number;
   logLevel: Level;
   backend?: BackendKind;
+  /**
+   * an eventfd (owned by the worker) signalled once the worker has loaded and
+   * waits for its context: the server starts the next spare only then, so
+   * two workers never load at the same time (on a small VM they would slow
+   * down each other and the context waiting for the first)
+   */
+  readyFd?: number;
 }
 
 export function makeBackend(kind: BackendKind | undefined, host: BackendHost): ContextBackend {
@@ -80,6 +87,13 @@ export function runWorker(
   } catch (e) {
     log.error(`context socket: ${(e as Error).message}`);
     return "fatal";
+  }
+  log.debug("ready; waiting for a context");
+  if (p.readyFd !== undefined) {
+    try {
+      eventfdWrite(p.readyFd);
+    } catch { /* the server is gone: awaitAssign will see it */ }
+    close(p.readyFd);
   }
   const who = awaitAssign(socket, log);
   if (!who) {
