@@ -225,7 +225,10 @@ export class RenderServer {
    * context starts up would take CPU time from it.
    */
   #scheduleSpare(delayMs = 0): void {
-    if (this.#spareTimer !== undefined || this.#spare || this.#closing) return;
+    if (this.#spare || this.#closing) return;
+    // a later request wins: the spare planned at start-up must not load beside
+    // the context that came first
+    clearTimeout(this.#spareTimer);
     const due = () => {
       this.#spareTimer = undefined;
       if (this.#spare || this.#closing) return;
