@@ -16,7 +16,16 @@
  */
 import { Span } from "../span.ts";
 
-export const ARENA_FULL = new Error("marshalling arena full");
+/**
+ * Thrown when a command does not fit the arena. Deliberately not an Error:
+ * an Error made while a module loads captures a stack trace, and for the
+ * launcher's bundle V8 then re-parses the whole chunk's top level to find
+ * source positions — about 10 ms of every worker's start.
+ */
+export const ARENA_FULL: { readonly message: string } = Object.freeze({
+  message: "marshalling arena full",
+  toString: () => "marshalling arena full",
+});
 export const MAX_ARENA = 256 << 20;
 const TWO32 = 4294967296;
 const enc = new TextEncoder();
