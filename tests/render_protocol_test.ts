@@ -21,6 +21,7 @@ import { OwnedFd } from "../ffi/fd.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import * as P from "../src/render/protocol.ts";
 import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
+import { WORKER_MALLOC_TUNABLES, workerEnv } from "../src/render/worker.ts";
 
 const root = await ensureChroot();
 const servers: ServerSpec[] = [vesperSpec("process"), vesperSpec("thread")];
@@ -253,6 +254,34 @@ Deno.test("vesper: the next spare starts only a while after a context was create
     assert(await c.close() !== null);
     // every worker signalled that it had loaded before waiting for its context
     assert(/worker \(spare\): DEBUG ready; waiting for a context/.test(c.log()), c.log());
+  } finally {
+    await c.kill();
+  }
+});
+
+Deno.test("vesper: worker processes get glibc's malloc cache tuning unless the VMM set its own", async () => {
+  assertEquals(workerEnv({ A: "1" }), { A: "1", GLIBC_TUNABLES: WORKER_MALLOC_TUNABLES });
+  assertEquals(
+    workerEnv({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }).GLIBC_TUNABLES,
+    `glibc.malloc.arena_max=2:${WORKER_MALLOC_TUNABLES}`,
+  );
+  const own = { GLIBC_TUNABLES: "glibc.malloc.tcache_count=7" };
+  assertEquals(workerEnv(own), own);
+  const c = RenderClient.start(vesperSpec("process", "info"));
+  try {
+    c.init();
+    const isWorker = (pid: number) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes("worker");
+      } catch {
+        return false;
+      }
+    };
+    assert(await waitFor(() => c.workers().some(isWorker)), "no spare");
+    const spare = c.workers().find(isWorker)!;
+    const environ = Deno.readTextFileSync(`/proc/${spare}/environ`).split("\0");
+    assert(environ.includes(`GLIBC_TUNABLES=${WORKER_MALLOC_TUNABLES}`), environ.join(" "));
+    assert(await c.close() !== null);
   } finally {
     await c.kill();
   }
