@@ -478,10 +478,11 @@ static void bench_dispatch(int n) {
     if (i >= 0) xs[i] = now_us() - t;
   }
   double total = now_us() - t0;
-  double p50 = quantile(xs, n, 0.5), p99 = quantile(xs, n, 0.99);
+  double avg = mean(xs, n);
+  double p50 = quantile(xs, n, 0.5), p90 = quantile(xs, n, 0.9), p99 = quantile(xs, n, 0.99);
   printf("{\"metric\":\"dispatch\",\"ok\":true,\"device\":\"%s\",\"n\":%d,\"median_us\":%.2f,"
-         "\"p99_us\":%.2f,\"per_s\":%.1f}\n",
-         c.name, n, p50, p99, n / (total / 1e6));
+         "\"p90_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,\"max_us\":%.2f,\"per_s\":%.1f}\n",
+         c.name, n, p50, p90, p99, avg, xs[n - 1], n / (total / 1e6));
   vkDestroyDescriptorPool(c.dev, dpool, NULL);
   vkDestroyPipeline(c.dev, pipe, NULL);
   vkDestroyShaderModule(c.dev, sm, NULL);

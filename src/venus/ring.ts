@@ -169,6 +169,8 @@ export class VenusRing {
   /** batches that needed the straddle copy, and bytes copied for it */
   straddles = 0;
   copiedBytes = 0;
+  /** the time source of {@link lastActiveMs} after a drain (ms; tests may replace it) */
+  clock: () => number = () => performance.now();
   /** called with a copy of the bytes of every batch consumed (capture hook) */
   onBatch: ((bytes: Uint8Array) => void) | null = null;
   #scratch: Uint8Array | null = null;
@@ -255,8 +257,11 @@ export class VenusRing {
     const before = this.cur;
     if (!this.drain(maxBytes)) return false;
     if (this.cur !== before) {
-      // progress: look again at once (the rest of a batch, or a tail published meanwhile)
-      this.lastActiveMs = nowMs;
+      // progress: look again at once (the rest of a batch, or a tail published
+      // meanwhile). Active until now, not since the drain began: a drain that
+      // took longer than the idle timeout (a long driver call, a preemption)
+      // must not send the ring to sleep at the very next empty poll.
+      this.lastActiveMs = this.clock();
       this.backoffMs = 0;
       this.emptyPolls = 0;
       return this.nextPollMs = nowMs;
