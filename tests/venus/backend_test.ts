@@ -319,6 +319,24 @@ Deno.test("ring status: ALIVE at creation, IDLE only after the idle timeout, ALI
   assert(t.backend.pollRings());
 });
 
+Deno.test("ring status: a drain that outlasts the idle timeout does not send the ring to sleep", () => {
+  const t = setup();
+  const r = t.backend.rings.get(String(RING_ID))!;
+  // the drain ends 5 ms after it began (a long driver call, a preemption)
+  let clock = 100;
+  r.clock = () => clock;
+  r.wake(95);
+  t.push(setReply(0));
+  clock = 105;
+  assertEquals(r.service(100), 100, "progress: again at once");
+  assertEquals(r.lastActiveMs, 105, "active until the drain ended");
+  assert(r.service(105.5) !== Infinity, "0.5 ms after the drain: still polled");
+  r.nextPollMs = 0;
+  assertEquals(t.status() & 0x1, 0);
+  assertEquals(r.service(106), Infinity, "a full idle timeout after the drain: asleep");
+  assertEquals(t.status() & 0x1, 0x1);
+});
+
 Deno.test("tick() drains rings without a notify and asks to be called again", () => {
   const t = setup();
   t.push(setReply(0));
