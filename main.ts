@@ -47,24 +47,14 @@ async function serve(args: string[]): Promise<number> {
 async function worker(args: string[]): Promise<number> {
   // loaded here only: the server process never needs the backends
   const { workerProcessMain } = await import("./src/render/worker_main.ts");
-  const { values: v } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      "ctx-fd": { type: "string" },
-      "log-level": { type: "string" },
-      "server-pid": { type: "string" },
-      "ready-fd": { type: "string" },
-      backend: { type: "string" },
-    },
-  });
-  return workerProcessMain({
-    ctxFd: parseFd(v["ctx-fd"], "--ctx-fd"),
-    logLevel: parseLevel(v["log-level"]),
-    serverPid: parseFd(v["server-pid"], "--server-pid"),
-    readyFd: v["ready-fd"] === undefined ? undefined : parseFd(v["ready-fd"], "--ready-fd"),
-    backend: isBackendKind(v.backend) ? v.backend : undefined,
-  });
+  const { parseWorkerArgs } = await import("./src/render/worker_args.ts");
+  let a;
+  try {
+    a = parseWorkerArgs(args);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return workerProcessMain(a);
 }
 
 /** `vesper replay FILE`: decodes a capture offline into the no-op Venus backend. */
@@ -89,7 +79,7 @@ async function main(args: string[]): Promise<number> {
   try {
     switch (args[0]) {
       case "worker":
-        return worker(args.slice(1));
+        return await worker(args.slice(1));
       case "replay":
         return await replay(args.slice(1));
       case "gpu2d": {

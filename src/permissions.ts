@@ -16,14 +16,27 @@ export const PERMISSION_FLAGS = [
 ] as const;
 
 /**
- * The command that starts this same program again (for worker processes):
- * the compiled binary itself, or `deno run <permissions> <main module>` when
- * running through the launcher.
+ * The command that starts a worker process with `args`: the compiled binary
+ * itself (`vesper worker …`), or, when running through the launcher,
+ * `deno run <permissions>` on the worker's own entry
+ * (src/render/worker_process: beside main.ts in the sources, under
+ * src/render/ of the launcher's bundle), which loads only the worker's code.
  */
-export function selfCommand(): string[] {
+export function workerCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   const base = exe.slice(exe.lastIndexOf("/") + 1);
-  if (base !== "deno") return [exe];
-  const main = new URL(Deno.mainModule);
-  return [exe, "run", "--no-prompt", ...PERMISSION_FLAGS, decodeURIComponent(main.pathname)];
+  if (base !== "deno") return [exe, "worker", ...args];
+  const main = Deno.mainModule;
+  const entry = new URL(
+    main.endsWith(".js") ? "./src/render/worker_process.js" : "./src/render/worker_process.ts",
+    main,
+  );
+  return [
+    exe,
+    "run",
+    "--no-prompt",
+    ...PERMISSION_FLAGS,
+    decodeURIComponent(entry.pathname),
+    ...args,
+  ];
 }

@@ -1,9 +1,10 @@
 /** The command line: help, version, usage errors (exit 2), and one set of permissions everywhere. */
-import { assert, assertEquals } from "./support/assert.ts";
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { VESPER } from "./support/render_client.ts";
 import * as L from "../ffi/libc.ts";
 import { spawnWithFd } from "../ffi/spawn.ts";
-import { PERMISSION_FLAGS } from "../src/permissions.ts";
+import { PERMISSION_FLAGS, workerCommand } from "../src/permissions.ts";
+import { parseWorkerArgs, workerArgv } from "../src/render/worker_args.ts";
 import { VERSION } from "../src/version.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -107,4 +108,58 @@ Deno.test("launcher, compile task and worker re-exec use the same permissions", 
   const compileFlags = compile.split(/\s+/).filter((w) => w.startsWith("--allow"));
   assertEquals(launcherFlags, [...PERMISSION_FLAGS]);
   assertEquals(compileFlags, [...PERMISSION_FLAGS]);
+});
+
+Deno.test("worker processes: the server's arguments round-trip; anything else is refused", async () => {
+  const a = {
+    ctxFd: 3,
+    readyFd: 4,
+    logLevel: "debug" as const,
+    serverPid: 42,
+    backend: "venus" as const,
+  };
+  assertEquals(parseWorkerArgs(workerArgv(a)), a);
+  assertEquals(parseWorkerArgs(["--ctx-fd=3", "--server-pid=9"]), {
+    ctxFd: 3,
+    readyFd: undefined,
+    logLevel: "info",
+    serverPid: 9,
+    backend: undefined,
+  });
+  for (
+    const bad of [
+      [],
+      ["--ctx-fd=3"],
+      ["--ctx-fd=3", "--server-pid=9", "--bogus=1"],
+      ["--ctx-fd=3", "--ctx-fd=4", "--server-pid=9"],
+      ["--ctx-fd=-1", "--server-pid=9"],
+      ["--ctx-fd=99999999999", "--server-pid=9"],
+      ["--ctx-fd=3", "--server-pid=9", "--log-level=loud"],
+      ["--ctx-fd=3", "--server-pid=9", "--backend=vulkan"],
+      ["--ctx-fd", "3", "--server-pid=9"],
+    ]
+  ) assertThrows(() => parseWorkerArgs(bad), undefined, bad.join(" "));
+  // both forms of a worker process refuse them with one line and status 2
+  const viaMain = await vesper(["worker", "--ctx-fd=3"]);
+  assertEquals(viaMain.code, 2, viaMain.out);
+  assert(/--server-pid is required/.test(viaMain.out), viaMain.out);
+  const entry = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSION_FLAGS, `${REPO}src/render/worker_process.ts`, "--nope=1"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(entry.code, 2);
+  assert(/bad worker argument "--nope=1"/.test(new TextDecoder().decode(entry.stderr)));
+});
+
+Deno.test("a worker process started through the launcher runs the worker's own entry", () => {
+  const cmd = workerCommand(["--ctx-fd=3"]);
+  assertEquals(cmd[0], Deno.execPath());
+  assertEquals(cmd.slice(1, 3 + PERMISSION_FLAGS.length), [
+    "run",
+    "--no-prompt",
+    ...PERMISSION_FLAGS,
+  ]);
+  assert(/\/src\/render\/worker_process\.ts$/.test(cmd[cmd.length - 2]), cmd.join(" "));
+  assertEquals(cmd[cmd.length - 1], "--ctx-fd=3");
 });

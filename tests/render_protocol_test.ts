@@ -193,7 +193,8 @@ Deno.test("vesper: the server holds no more fds after contexts come and go", asy
       const warm = await readyContext(c, 100); // loads everything once
       warm.close();
       c.destroyContext(100);
-      await new Promise((r) => setTimeout(r, 500)); // the spare worker finishes starting
+      // the next spare starts SPARE_AFTER_CONTEXT_MS after a context was created; let it load
+      await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 500));
       const base = fdCount(c.pid);
       for (let i = 1; i <= 5; i++) {
         const ctx = await readyContext(c, i);
@@ -272,7 +273,8 @@ Deno.test("vesper: worker processes get glibc's malloc cache tuning unless the V
     c.init();
     const isWorker = (pid: number) => {
       try {
-        return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes("worker");
+        const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+        return argv.some((a) => a === "worker" || /\/worker_process\.[jt]s$/.test(a));
       } catch {
         return false;
       }

@@ -116,14 +116,15 @@ export async function runVenusClient(
 }
 
 /**
- * Command lines of the Vesper processes (servers and workers) that
- * bin/vesper starts: `deno run ... <repo>/main.ts`, or the launcher's bundle
- * `<repo>/.cache/bundle.<build>/main.js`.
+ * Command lines of the Vesper processes that bin/vesper starts: servers
+ * (`deno run ... <repo>/main.ts`) and worker processes
+ * (`<repo>/src/render/worker_process.ts`), or the same entries in the
+ * launcher's bundle (`<repo>/.cache/bundle.<build>/main.js`, …).
  */
 export const VESPER_CMDLINE = new RegExp(
   `${
     REPO.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  }/(main\\.ts|\\.cache/bundle\\.[^/ ]+/main\\.js)( |$)`,
+  }/(\\.cache/bundle\\.[^/ ]+/)?(main|src/render/worker_process)\\.[jt]s( |$)`,
 );
 
 /** Whether a command line (NULs as spaces) contains `needle` or matches it. */

@@ -34,7 +34,8 @@ import {
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import type { Level, Logger } from "../log.ts";
-import { selfCommand } from "../permissions.ts";
+import { workerCommand } from "../permissions.ts";
+import { workerArgv } from "./worker_args.ts";
 import type { BackendKind, WorkerParams } from "./worker_main.ts";
 import { encodeAssign } from "./protocol.ts";
 
@@ -174,15 +175,13 @@ class ProcessWorker extends Assignable implements WorkerHandle {
   constructor(clientEnd: SeqpacketSocket, ctxEnd: SeqpacketSocket, s: WorkerStart) {
     super(clientEnd);
     this.#log = s.log;
-    const argv = [
-      ...selfCommand(),
-      "worker",
-      "--ctx-fd=3",
-      "--ready-fd=4",
-      `--log-level=${s.logLevel}`,
-      `--server-pid=${Deno.pid}`,
-      ...(s.backend ? [`--backend=${s.backend}`] : []),
-    ];
+    const argv = workerCommand(workerArgv({
+      ctxFd: 3,
+      readyFd: 4,
+      logLevel: s.logLevel,
+      serverPid: Deno.pid,
+      backend: s.backend,
+    }));
     try {
       this.pid = spawnWithFd(argv, {
         fd: ctxEnd.fd,
