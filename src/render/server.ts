@@ -43,11 +43,13 @@ const SPARE_WAIT_MS = 2000;
 const SPARE_POLL_MS = 2;
 /**
  * After a context was created, how long the next spare waits (ms): a new
- * context is busiest right after its creation (instance, device, pipelines),
- * and a short-lived client (vtest starts one server per client) never needs
- * a second worker.
+ * context is busiest right after its creation (instance, device: about
+ * 60 ms of a vulkaninfo run here), and a spare loading then (about 30 ms of
+ * CPU) would slow it down on a small VM; a short-lived client (vtest starts
+ * one server per client) is gone before. Contexts created more than about
+ * 300 ms apart still find their spare loaded (bench/render_server.ts).
  */
-export const SPARE_AFTER_CONTEXT_MS = 1000;
+export const SPARE_AFTER_CONTEXT_MS = 200;
 
 export class RenderServer {
   readonly socket: SeqpacketSocket;
