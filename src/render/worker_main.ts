@@ -123,7 +123,9 @@ export function runWorker(
 export function workerProcessMain(p: WorkerParams & { serverPid: number }): number {
   setParentDeathSignal(SIGKILL);
   if (getppid() !== p.serverPid) {
-    new Logger("worker", p.logLevel).error(`server ${p.serverPid} is gone; not starting`);
+    // the server ended (killed with its client) while this worker was still
+    // loading: normal for a spare, which has no context yet
+    new Logger("worker", p.logLevel).debug(`server ${p.serverPid} is gone; not starting`);
     return 1;
   }
   const how = runWorker(p, (_id, name) => {
