@@ -27,6 +27,7 @@ import * as P from "../src/render/protocol.ts";
 import { FD_TYPE_SHM } from "../src/render/resources.ts";
 import { RING_STATUS_ALIVE, RING_STATUS_FATAL, RING_STATUS_IDLE } from "../src/venus/ring.ts";
 import { encode } from "./venus/helpers.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 const HEAD = 0, TAIL = 64, STATUS = 128, BUFFER = 192;
 
@@ -169,6 +170,15 @@ async function activityOver(c: RenderClient, ms: number) {
   return { switches: b.switches - a.switches, cpuTicks: b.cpuTicks - a.cpuTicks };
 }
 
+/** Waits (up to 10 s) until the server and its workers used no CPU for 100 ms. */
+async function settled(c: RenderClient): Promise<void> {
+  const end = performance.now() + 10_000;
+  while (performance.now() < end) {
+    const n = c.workers().length;
+    if ((await activityOver(c, 100)).cpuTicks === 0 && c.workers().length === n) return;
+  }
+}
+
 async function withContext(
   mode: "process" | "thread",
   body: (c: RenderClient, ctx: ContextClient) => Promise<void>,
@@ -180,6 +190,10 @@ async function withContext(
     assert(ctx, "CREATE_CONTEXT refused");
     ctx.init();
     assert(await ctx.roundTrip(1), "first fence did not retire");
+    // the server starts its next spare SPARE_AFTER_CONTEXT_MS after the context: let it
+    // load first, so that what the tests measure is the context's own activity
+    await sleep(SPARE_AFTER_CONTEXT_MS);
+    await settled(c);
     await body(c, ctx);
     ctx.close();
     assert((await c.close()) !== null, "server did not exit");
