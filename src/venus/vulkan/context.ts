@@ -17,7 +17,7 @@ import { physicalMemoryBytes } from "../../../ffi/libc.ts";
 import { COMMAND_NAME } from "../generated/types.ts";
 import { type Dispatchable, FFI } from "../generated/vulkan.ts";
 import type { ObjectTable } from "../object_table.ts";
-import { Arena } from "./arena.ts";
+import { Arena, B } from "./arena.ts";
 import { HostMemoryTable } from "./host_memory.ts";
 import { FeedbackGuard } from "./feedback_guard.ts";
 import type { ExportedBlob } from "../../render/backend.ts";
@@ -178,11 +178,19 @@ export class VulkanContext {
     return this.pdIds.get(String(h)) ?? 0;
   }
 
-  /** Calls a device-level entry point by name with marshalled arguments (internal use). */
+  /**
+   * Calls a device-level entry point by name with marshalled arguments
+   * (internal use); 64-bit arguments become BigInts (Deno's fast FFI path).
+   */
   call(d: NativeDispatchable, name: string, ...args: (number | bigint)[]): number {
     const id = cmdId(name);
     const f = d.t.fns[id] ?? d.t.resolve(id);
     if (!f) throw new Error(`host lacks ${name}`);
+    const params = FFI[id]?.parameters ?? [];
+    for (let i = 0; i < args.length; i++) {
+      const p = params[i];
+      if (p === "u64" || p === "usize" || p === "i64") args[i] = B(args[i]);
+    }
     return f(...args) as number;
   }
 

@@ -490,7 +490,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
       a.wp(imp + 24, mem.address);
       a.wp(o + 8, a.addr(imp));
       const out = a.alloc(8);
-      const r = f(d.h, ci, 0, a.addr(out)) as number;
+      const r = f(d.hb, a.P(ci), 0n, a.P(a.addr(out))) as number;
       return [r, a.r64(out)] as const;
     });
     if (r !== VK.SUCCESS) {
