@@ -15,6 +15,7 @@ import {
 import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
 import * as P from "../src/render/protocol.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 type Fatal = { fatal: true; log: RegExp } | {
   fatal: false;
@@ -50,13 +51,32 @@ function withFds(ctx: ContextClient, msg: Uint8Array, fds: OwnedFd[]) {
   fds.forEach((f) => f.close());
 }
 
-/** Lets a freshly started spare worker finish starting (its runtime opens fds as it boots). */
-const settle = () => new Promise((r) => setTimeout(r, 500));
+/**
+ * Lets the spare worker the server starts SPARE_AFTER_CONTEXT_MS after a
+ * context finish starting (its runtime opens fds as it boots; slower with a
+ * cold code cache): waits that long, then until the server's fd count held
+ * still for 300 ms (at most 5 s).
+ */
+async function settle(pid: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 100));
+  const end = Date.now() + 5000;
+  let last = -1, same = 0;
+  while (Date.now() < end && same < 3) {
+    const n = fdCount(pid);
+    same = n === last ? same + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function fdList(pid: number): string[] {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) =>
-    `${e.name}=${Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`)}`
-  );
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => {
+    try {
+      return `${e.name}=${Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`)}`;
+    } catch {
+      return `${e.name}=(closed meanwhile)`;
+    }
+  });
 }
 
 const initMsg = (size = 256) => P.encodeContextInit(P.VIRGL_RENDERER_CAPSET_VENUS, size);
@@ -257,7 +277,7 @@ for (const mode of ["process", "thread"] as const) {
       for (const pass of [1, 2]) {
         if (pass === 2) {
           await waitFor(() => c.workers().length <= (mode === "process" ? 2 : 0));
-          await settle(); // the spare worker finishes starting
+          await settle(c.pid); // the spare worker finishes starting
           baseFds = fdCount(c.pid);
           baseMaps = memfdMappings(c.pid);
         }
@@ -321,7 +341,7 @@ for (const mode of ["process", "thread"] as const) {
       const other = c.createContext(2)!;
       other.init();
       assert(await other.roundTrip(1));
-      await settle();
+      await settle(c.pid);
       const baseFds = fdCount(c.pid);
       c.send(msgOf(4, 9)); // unknown op
       c.send(new Uint8Array(2)); // truncated
