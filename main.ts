@@ -3,7 +3,7 @@
  * or run through `bin/vesper`).
  */
 import { parseArgs } from "node:util";
-import { parseFd, parseLevel, parseServerArgs, USAGE, UsageError, usageError } from "./src/cli.ts";
+import { parseLevel, parseServerArgs, USAGE, UsageError, usageError } from "./src/cli.ts";
 import { Logger } from "./src/log.ts";
 import { SeqpacketSocket } from "./ffi/socket.ts";
 import { RenderServer } from "./src/render/server.ts";

@@ -9,13 +9,13 @@ import {
   fdCount,
   memfdMappings,
   RenderClient,
+  settled,
   vesperSpec,
   waitFor,
 } from "./support/render_client.ts";
 import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
 import * as P from "../src/render/protocol.ts";
-import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 type Fatal = { fatal: true; log: RegExp } | {
   fatal: false;
@@ -49,24 +49,6 @@ const efd = () => new OwnedFd(L.eventfd(0, L.EFD_CLOEXEC));
 function withFds(ctx: ContextClient, msg: Uint8Array, fds: OwnedFd[]) {
   ctx.send(msg, fds.map((f) => f.fd));
   fds.forEach((f) => f.close());
-}
-
-/**
- * Lets the spare worker the server starts SPARE_AFTER_CONTEXT_MS after a
- * context finish starting (its runtime opens fds as it boots; slower with a
- * cold code cache): waits that long, then until the server's fd count held
- * still for 300 ms (at most 5 s).
- */
-async function settle(pid: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 100));
-  const end = Date.now() + 5000;
-  let last = -1, same = 0;
-  while (Date.now() < end && same < 3) {
-    const n = fdCount(pid);
-    same = n === last ? same + 1 : 0;
-    last = n;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function fdList(pid: number): string[] {
@@ -277,7 +259,7 @@ for (const mode of ["process", "thread"] as const) {
       for (const pass of [1, 2]) {
         if (pass === 2) {
           await waitFor(() => c.workers().length <= (mode === "process" ? 2 : 0));
-          await settle(c.pid); // the spare worker finishes starting
+          await settled(c); // the spare worker finishes starting
           baseFds = fdCount(c.pid);
           baseMaps = memfdMappings(c.pid);
         }
@@ -341,7 +323,7 @@ for (const mode of ["process", "thread"] as const) {
       const other = c.createContext(2)!;
       other.init();
       assert(await other.roundTrip(1));
-      await settle(c.pid);
+      await settled(c);
       const baseFds = fdCount(c.pid);
       c.send(msgOf(4, 9)); // unknown op
       c.send(new Uint8Array(2)); // truncated

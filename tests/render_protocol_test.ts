@@ -13,6 +13,7 @@ import {
   isAlive,
   RenderClient,
   type ServerSpec,
+  settled,
   vesperSpec,
   waitFor,
 } from "./support/render_client.ts";
@@ -202,8 +203,7 @@ Deno.test("vesper: the server holds no more fds after contexts come and go", asy
       const warm = await readyContext(c, 100); // loads everything once
       warm.close();
       c.destroyContext(100);
-      // the next spare starts SPARE_AFTER_CONTEXT_MS after a context was created; let it load
-      await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 500));
+      await settled(c); // the next spare, started a while after the context, has loaded
       const base = fdCount(c.pid);
       for (let i = 1; i <= 5; i++) {
         const ctx = await readyContext(c, i);

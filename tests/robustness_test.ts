@@ -39,7 +39,6 @@
  *    covered by tests/venus_ring_service_test.ts ("a garbage ring goes FATAL
  *    and ends only its own context"; process workers only).
  */
-import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import {
   childPids,
@@ -47,6 +46,7 @@ import {
   isAlive,
   RenderClient,
   type ServerSpec,
+  settled,
   VESPER,
   vesperSpec,
 } from "./support/render_client.ts";
@@ -594,8 +594,8 @@ for (const mode of MODES) {
       const good = Guest.open(c, 1, "good");
       assert(await good.alive(), "the good context works");
       // the footprint with one context running and the spare worker the server starts
-      // SPARE_AFTER_CONTEXT_MS after a context was created (loaded by then)
-      await sleep(SPARE_AFTER_CONTEXT_MS + 500);
+      // a while after a context was created (settled: loaded by then)
+      await settled(c);
       const base = footprint(c);
       const baseKinds = mode === "thread" ? fdKinds(c.pid) : undefined;
 

@@ -10,6 +10,7 @@ import { Mapping } from "../../ffi/mmap.ts";
 import { type Received, SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import * as P from "../../src/render/protocol.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../../src/render/server.ts";
 
 import { REPO } from "../../src/harness/chroot.ts";
 export { REPO };
@@ -80,6 +81,24 @@ export function fdCount(pid: number): number {
     return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
   } catch {
     return -1;
+  }
+}
+
+/**
+ * Waits until a Vesper server has settled after a context was created: the
+ * spare it starts SPARE_AFTER_CONTEXT_MS later has loaded (slower with a cold
+ * code cache, as in a fresh CI clone), i.e. the server's fd count and its
+ * number of worker processes held still for 300 ms (at most 5 s more).
+ */
+export async function settled(c: RenderClient): Promise<void> {
+  await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 100));
+  const end = Date.now() + 5000;
+  let last = "", same = 0;
+  while (Date.now() < end && same < 3) {
+    const now = `${fdCount(c.pid)}/${c.workers().length}`;
+    same = now === last ? same + 1 : 0;
+    last = now;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
