@@ -96,6 +96,17 @@ export function loaderExport(name: string, sig: ProcSignature): NativeFn | null 
   return fn;
 }
 
+const slots = new WeakMap<object, number>();
+/** 1 + the largest command type in a signature table (cached per table) */
+function slotCount(signatures: Readonly<Record<number, ProcSignature>>): number {
+  let n = slots.get(signatures);
+  if (n === undefined) {
+    n = 1 + Math.max(0, ...Object.keys(signatures).map(Number));
+    slots.set(signatures, n);
+  }
+  return n;
+}
+
 /**
  * The entry points of one VkInstance (global when the handle is 0) or one
  * VkDevice, resolved on first use by command type. Device-level commands
@@ -105,13 +116,16 @@ export function loaderExport(name: string, sig: ProcSignature): NativeFn | null 
  * once and stays null.
  */
 export class ProcTable implements FnTable {
-  readonly fns: (NativeFn | null | undefined)[] = [];
+  /** by command type; a packed array (filled up front), so lookups stay fast-path */
+  readonly fns: (NativeFn | null | undefined)[];
 
   constructor(
     readonly kind: "instance" | "device",
     readonly handle: number | bigint,
     readonly signatures: Readonly<Record<number, ProcSignature>>,
-  ) {}
+  ) {
+    this.fns = new Array(slotCount(signatures)).fill(undefined);
+  }
 
   resolve(id: number): NativeFn | null {
     const sig = this.signatures[id];

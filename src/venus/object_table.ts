@@ -38,29 +38,28 @@ export class ObjectTable {
     return true;
   }
 
-  // two most recently used entries (a command names its command buffer and one
-  // or two other objects again and again); reset when either is destroyed
+  // two recently used entries (a command names its command buffer and one or
+  // two other objects again and again), replaced in turn on a miss (a hit
+  // writes nothing); an entry is dropped when its object is destroyed
   #id0 = -1;
   #e0: ObjectEntry | undefined = undefined;
   #id1 = -1;
   #e1: ObjectEntry | undefined = undefined;
+  #replace1 = false;
 
   get(id: number): ObjectEntry | undefined {
     if (id === this.#id0) return this.#e0;
-    if (id === this.#id1) {
-      const e = this.#e1;
-      this.#id1 = this.#id0;
-      this.#e1 = this.#e0;
-      this.#id0 = id;
-      this.#e0 = e;
-      return e;
-    }
+    if (id === this.#id1) return this.#e1;
     const e = this.#map.get(id);
     if (e !== undefined) {
-      this.#id1 = this.#id0;
-      this.#e1 = this.#e0;
-      this.#id0 = id;
-      this.#e0 = e;
+      if (this.#replace1) {
+        this.#id1 = id;
+        this.#e1 = e;
+      } else {
+        this.#id0 = id;
+        this.#e0 = e;
+      }
+      this.#replace1 = !this.#replace1;
     }
     return e;
   }
@@ -72,11 +71,10 @@ export class ObjectTable {
 
   #forget(id: number): void {
     if (id === this.#id0) {
-      this.#id0 = this.#id1;
-      this.#e0 = this.#e1;
-      this.#id1 = -1;
-      this.#e1 = undefined;
-    } else if (id === this.#id1) {
+      this.#id0 = -1;
+      this.#e0 = undefined;
+    }
+    if (id === this.#id1) {
       this.#id1 = -1;
       this.#e1 = undefined;
     }

@@ -34,6 +34,9 @@ const dec = new TextDecoder();
 /** Resolves a guest object id to its host handle (0 → 0). */
 export type HandleResolver = (id: number) => number | bigint;
 
+/** arena offsets whose BigInt address is cached (top-level arguments sit near the start) */
+const BIG_CACHED = 4096;
+
 /** BigInts of 0..1023 (small sizes, counts, offsets), made once */
 const SMALL = Array.from({ length: 1024 }, (_, i) => BigInt(i));
 
@@ -62,8 +65,13 @@ export class Arena {
     this.#allocate(size);
   }
 
-  /** BigInt addresses of arena offsets, made on first use (see {@link P}) */
-  #big: bigint[] = [];
+  /**
+   * BigInt addresses of the first {@link BIG_CACHED} arena offsets, made on
+   * first use (see {@link P}); a packed array filled up front (assigning far
+   * past the end of an empty array would make V8 switch it to a slow
+   * dictionary)
+   */
+  #big: (bigint | undefined)[] = new Array(BIG_CACHED).fill(undefined);
 
   /**
    * An absolute address (0 for null) as a BigInt for an FFI argument; the
@@ -73,12 +81,12 @@ export class Arena {
   P(addr: number): bigint {
     if (addr === 0) return 0n;
     const o = addr - this.base;
-    if (o < 0 || o >= this.buf.byteLength) return BigInt(addr);
+    if (o < 0 || o >= BIG_CACHED) return BigInt(addr);
     return this.#big[o] ??= BigInt(addr);
   }
 
   #allocate(size: number): void {
-    this.#big = [];
+    this.#big = new Array(BIG_CACHED).fill(undefined);
     this.buf = new ArrayBuffer(size);
     this.u8 = new Uint8Array(this.buf);
     this.dv = new DataView(this.buf);
