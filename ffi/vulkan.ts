@@ -10,6 +10,7 @@
  * pointer objects per call).
  */
 import type { FnTable, NativeFn } from "../src/venus/generated/vulkan.ts";
+import { MAX_COMMAND_TYPE } from "../src/venus/generated/types.ts";
 
 export const VULKAN_SYMBOLS = {
   vkGetInstanceProcAddr: {
@@ -96,17 +97,6 @@ export function loaderExport(name: string, sig: ProcSignature): NativeFn | null 
   return fn;
 }
 
-const slots = new WeakMap<object, number>();
-/** 1 + the largest command type in a signature table (cached per table) */
-function slotCount(signatures: Readonly<Record<number, ProcSignature>>): number {
-  let n = slots.get(signatures);
-  if (n === undefined) {
-    n = 1 + Math.max(0, ...Object.keys(signatures).map(Number));
-    slots.set(signatures, n);
-  }
-  return n;
-}
-
 /**
  * The entry points of one VkInstance (global when the handle is 0) or one
  * VkDevice, resolved on first use by command type. Device-level commands
@@ -124,7 +114,7 @@ export class ProcTable implements FnTable {
     readonly handle: number | bigint,
     readonly signatures: Readonly<Record<number, ProcSignature>>,
   ) {
-    this.fns = new Array(slotCount(signatures)).fill(undefined);
+    this.fns = new Array(MAX_COMMAND_TYPE + 1).fill(undefined);
   }
 
   resolve(id: number): NativeFn | null {

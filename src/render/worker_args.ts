@@ -3,16 +3,12 @@
  * it): `--ctx-fd=N --ready-fd=N --log-level=L --server-pid=N [--backend=B]`,
  * each exactly once, nothing else.
  */
-import { isLevel, type Level } from "../log.ts";
+import { isLevel } from "../log.ts";
 import { type BackendKind, isBackendKind } from "./backend_kind.ts";
+import type { WorkerParams } from "./worker_main.ts";
 
-export interface WorkerArgs {
-  ctxFd: number;
-  readyFd?: number;
-  logLevel: Level;
-  serverPid: number;
-  backend?: BackendKind;
-}
+/** What a worker process is started with: a worker's parameters and its server's pid. */
+export type WorkerArgs = WorkerParams & { serverPid: number };
 
 /** The worker arguments the server passes (see ProcessWorker), in order. */
 export function workerArgv(a: WorkerArgs): string[] {

@@ -17,6 +17,7 @@ import { ASSIGN_MAGIC, ASSIGN_SIZE, decodeCtxName } from "./protocol.ts";
 import { VenusContextBackend } from "../venus/backend.ts";
 import { type BackendKind, DEFAULT_BACKEND } from "./backend_kind.ts";
 import { CaptureWriter } from "../venus/capture.ts";
+import type { WorkerArgs } from "./worker_args.ts";
 
 /**
  * Which context backend workers run: "venus" decodes the Venus protocol and
@@ -120,7 +121,7 @@ export function runWorker(
  * driver configuration after the guest application as the reference does,
  * serves, exits.
  */
-export function workerProcessMain(p: WorkerParams & { serverPid: number }): number {
+export function workerProcessMain(p: WorkerArgs): number {
   setParentDeathSignal(SIGKILL);
   if (getppid() !== p.serverPid) {
     // the server ended (killed with its client) while this worker was still

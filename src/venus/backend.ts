@@ -43,6 +43,7 @@ import { schedYield, sleepMs } from "../../ffi/libc.ts";
 import {
   RING_CHUNK_BYTES,
   RING_STATUS_ALIVE,
+  RING_STATUS_FATAL,
   ringBackoffMs,
   ringLayout,
   VenusRing,
@@ -73,6 +74,8 @@ export interface VenusContextServices {
   readonly log: Logger;
   readonly name: string;
   readonly rings: Map<string, VenusRing>;
+  /** after a ring was added to or removed from {@link rings} */
+  ringsChanged(): void;
   /** the context's Vulkan state (instance, devices, queue timelines) */
   readonly vk: VulkanContext;
   /** resource kind by res_id (render-protocol fd type), or undefined */
@@ -219,6 +222,7 @@ export class StreamHandlers extends VulkanHandlers {
     r.wake(performance.now());
     if (period) r.setStatusBits(RING_STATUS_ALIVE); // the monitor reports at once
     this.ctx.rings.set(String(ring), r);
+    this.ctx.ringsChanged();
   }
 
   override vkDestroyRingMESA(ring: U64): void {
@@ -230,6 +234,7 @@ export class StreamHandlers extends VulkanHandlers {
         `${r.sleeps} sleeps, ${r.straddles} straddling commands`,
     );
     this.ctx.rings.delete(String(ring));
+    this.ctx.ringsChanged();
   }
 
   override vkNotifyRingMESA(ring: U64, _seqno: number, _flags: number): void {
@@ -584,14 +589,17 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
   /**
    * The shortest VkRingMonitorInfoMESA period of the monitored rings, in
    * milliseconds (0 = none): call {@link refreshAlive} at least that often,
-   * or Mesa aborts long waits ("expired ring alive status").
+   * or Mesa aborts long waits ("expired ring alive status"). Kept up to date
+   * by {@link ringsChanged}, not worked out on every tick.
    */
-  get monitorPeriodMs(): number {
+  monitorPeriodMs = 0;
+
+  ringsChanged(): void {
     let us = 0;
     for (const r of this.rings.values()) {
       if (r.monitorPeriodUs && (us === 0 || r.monitorPeriodUs < us)) us = r.monitorPeriodUs;
     }
-    return us / 1000;
+    this.monitorPeriodMs = us / 1000;
   }
 
   /** Sets the ALIVE bit of every monitored ring (the ring monitor's job). */
@@ -635,11 +643,12 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
       if (r.resId === resId) {
         this.fatal.set(`SHM resource ${resId} of ring ${id} destroyed`);
         this.log.error(`${this.name}: fatal: ${this.fatal.reason}`);
-        r.setStatusBits(0x2);
+        r.setStatusBits(RING_STATUS_FATAL);
         this.rings.delete(id);
       }
       r.decoder.reply.resourceDestroyed(resId);
     }
+    this.ringsChanged();
   }
 
   stats(): Record<string, number> {
@@ -667,6 +676,7 @@ export class VenusContextBackend implements ContextBackend, VenusContextServices
     this.capture?.close();
     this.capture = null;
     this.rings.clear();
+    this.ringsChanged();
     try {
       this.vk.destroyAll();
     } catch (e) {

@@ -159,10 +159,10 @@ export class VenusRing {
   yielded = false;
   /** IDLE is set and the ring sleeps until {@link wake} */
   asleep = false;
-  /** service state: time of the last progress/wake, current retry delay, next poll (ms) */
+  /** service state: time of the last progress/wake, next poll (ms), empty polls since */
   lastActiveMs = 0;
-  backoffMs = 0;
   nextPollMs = 0;
+  emptyPolls = 0;
   /** service steps that looked at the ring, and times it fell asleep */
   polls = 0;
   sleeps = 0;
@@ -236,10 +236,14 @@ export class VenusRing {
       this.asleep = false;
       this.clearStatusBits(RING_STATUS_IDLE);
     }
-    this.lastActiveMs = nowMs;
-    this.backoffMs = 0;
+    this.#activeAt(nowMs, nowMs);
+  }
+
+  /** Active at `activeMs` (the idle timeout counts from there); polled again at `nowMs`. */
+  #activeAt(activeMs: number, nowMs: number): number {
+    this.lastActiveMs = activeMs;
     this.emptyPolls = 0;
-    this.nextPollMs = nowMs;
+    return this.nextPollMs = nowMs;
   }
 
   /**
@@ -261,10 +265,7 @@ export class VenusRing {
       // meanwhile). Active until now, not since the drain began: a drain that
       // took longer than the idle timeout (a long driver call, a preemption)
       // must not send the ring to sleep at the very next empty poll.
-      this.lastActiveMs = this.clock();
-      this.backoffMs = 0;
-      this.emptyPolls = 0;
-      return this.nextPollMs = nowMs;
+      return this.#activeAt(this.clock(), nowMs);
     }
     if (this.yielded) return this.parked ? Infinity : this.#backOff(nowMs);
     if (nowMs - this.lastActiveMs < this.idleTimeoutMs) return this.#backOff(nowMs);
@@ -272,10 +273,7 @@ export class VenusRing {
     if (this.tail !== this.cur) {
       // published just before the guest could see IDLE: it will not notify, so go on
       this.clearStatusBits(RING_STATUS_IDLE);
-      this.lastActiveMs = nowMs;
-      this.backoffMs = 0;
-      this.emptyPolls = 0;
-      return this.nextPollMs = nowMs;
+      return this.#activeAt(nowMs, nowMs);
     }
     this.asleep = true;
     this.sleeps++;
@@ -292,11 +290,8 @@ export class VenusRing {
    */
   #backOff(nowMs: number): number {
     // in the busy phase (0 ms) the scheduler yields the CPU before the next poll
-    this.backoffMs = ringBackoffMs(++this.emptyPolls);
-    return this.nextPollMs = nowMs + this.backoffMs;
+    return this.nextPollMs = nowMs + ringBackoffMs(++this.emptyPolls);
   }
-  /** empty polls since the last progress (drives {@link #backOff}) */
-  emptyPolls = 0;
 
   /** in the busy phase of its back-off: due at once, but only after a yield */
   get busyPolling(): boolean {

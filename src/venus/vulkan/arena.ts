@@ -71,7 +71,7 @@ export class Arena {
    * past the end of an empty array would make V8 switch it to a slow
    * dictionary)
    */
-  #big: (bigint | undefined)[] = new Array(BIG_CACHED).fill(undefined);
+  #big!: (bigint | undefined)[];
 
   /**
    * An absolute address (0 for null) as a BigInt for an FFI argument; the
@@ -111,12 +111,10 @@ export class Arena {
 
   /** Reserves `size` zeroed bytes aligned to `align` (power of two); returns the offset. */
   alloc(size: number, align = 8): number {
-    const o = (this.top + align - 1) & ~(align - 1);
+    const o = this.allocRaw(size, align);
     const end = o + size;
-    if (end > this.u8.byteLength) throw ARENA_FULL;
     if (size <= 64) { for (let i = o; i < end; i++) this.u8[i] = 0; }
     else this.u8.fill(0, o, end);
-    this.top = end;
     return o;
   }
 

@@ -14,7 +14,7 @@
 import type { Logger } from "../../log.ts";
 import type { ProcTable } from "../../../ffi/vulkan.ts";
 import { physicalMemoryBytes } from "../../../ffi/libc.ts";
-import { COMMAND_NAME } from "../generated/types.ts";
+import { COMMAND_TYPE } from "../generated/types.ts";
 import { type Dispatchable, FFI } from "../generated/vulkan.ts";
 import type { ObjectTable } from "../object_table.ts";
 import { Arena, B } from "./arena.ts";
@@ -68,17 +68,15 @@ export class NativeDispatchable implements Dispatchable {
   }
 }
 
-const CMD = new Map<string, number>();
-COMMAND_NAME.forEach((n, i) => n && CMD.set(n, i));
+export type CommandName = keyof typeof COMMAND_TYPE;
+
 /** command type of a command name */
-export function cmdId(name: string): number {
-  const id = CMD.get(name);
-  if (id === undefined) throw new Error(`no command ${name}`);
-  return id;
+export function cmdId(name: CommandName): number {
+  return COMMAND_TYPE[name];
 }
 
 /** object type → its vkDestroy* or vkFree*(device, handle, pAllocator) */
-const DESTROYERS: Record<number, string> = {
+const DESTROYERS: Record<number, CommandName> = {
   5: "vkDestroySemaphore",
   7: "vkDestroyFence",
   8: "vkFreeMemory",
@@ -115,7 +113,6 @@ export class QueueTimeline {
 
   constructor(
     readonly ringIdx: number,
-    readonly queueId: number,
     readonly queue: NativeDispatchable,
     readonly device: NativeDispatchable,
     readonly deviceId: number,
@@ -142,8 +139,7 @@ export class VulkanContext {
   readonly arena = new Arena(4096);
   /** false: no host Vulkan (protocol tests): commands take the no-op path */
   native = true;
-  /** application name from vkCreateInstance, for logs */
-  appName = "";
+  /** retires fence `seqno` of queue timeline `ring` (the backend sets it) */
   retire: (ring: number, seqno: number) => void = () => {};
 
   constructor(readonly objects: ObjectTable, readonly log: Logger, readonly name: string) {
@@ -182,7 +178,7 @@ export class VulkanContext {
    * Calls a device-level entry point by name with marshalled arguments
    * (internal use); 64-bit arguments become BigInts (Deno's fast FFI path).
    */
-  call(d: NativeDispatchable, name: string, ...args: (number | bigint)[]): number {
+  call(d: NativeDispatchable, name: CommandName, ...args: (number | bigint)[]): number {
     const id = cmdId(name);
     const f = d.t.fns[id] ?? d.t.resolve(id);
     if (!f) throw new Error(`host lacks ${name}`);
@@ -198,7 +194,7 @@ export class VulkanContext {
 
   bindTimeline(ringIdx: number, queueId: number, deviceId: number): void {
     const q = this.disp(queueId), d = this.disp(deviceId);
-    this.timelines.set(ringIdx, new QueueTimeline(ringIdx, queueId, q, d, deviceId));
+    this.timelines.set(ringIdx, new QueueTimeline(ringIdx, q, d, deviceId));
   }
 
   /**
@@ -322,8 +318,6 @@ export class VulkanContext {
     this.hostMemory.releaseAll();
   }
 }
-
-export { FFI };
 
 /**
  * Bytes of host-visible memory one context may hold: VESPER_MAX_CONTEXT_MEMORY

@@ -192,7 +192,6 @@ export abstract class VulkanHandlers extends VulkanCommands {
       return VK.ERROR_INITIALIZATION_FAILED;
     }
     this.vk.instanceId = pInstance;
-    this.vk.appName = (app.pApplicationName as string | null) ?? "";
     return VK.SUCCESS;
   }
 

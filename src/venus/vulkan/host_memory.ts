@@ -144,11 +144,10 @@ export class HostMemoryTable {
       this.pooledBytes += m.size;
       return;
     }
-    this.bytes -= m.size;
-    m.release();
+    this.discard(m);
   }
 
-  /** Closes a memfd from {@link create} that was never bound (the driver refused it). */
+  /** Closes a memfd from {@link create} (one never bound when the driver refused it). */
   discard(m: HostMemory): void {
     this.bytes -= m.size;
     m.release();
@@ -156,12 +155,7 @@ export class HostMemoryTable {
 
   /** Closes every pooled memfd. */
   drainPool(): void {
-    for (const list of this.#pool.values()) {
-      for (const m of list) {
-        this.bytes -= m.size;
-        m.release();
-      }
-    }
+    for (const list of this.#pool.values()) for (const m of list) this.discard(m);
     this.#pool.clear();
     this.#poolEntries = 0;
     this.pooledBytes = 0;
