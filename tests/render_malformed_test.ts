@@ -7,6 +7,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import {
   type ContextClient,
   fdCount,
+  fdTargets,
   memfdMappings,
   RenderClient,
   settled,
@@ -49,16 +50,6 @@ const efd = () => new OwnedFd(L.eventfd(0, L.EFD_CLOEXEC));
 function withFds(ctx: ContextClient, msg: Uint8Array, fds: OwnedFd[]) {
   ctx.send(msg, fds.map((f) => f.fd));
   fds.forEach((f) => f.close());
-}
-
-function fdList(pid: number): string[] {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => {
-    try {
-      return `${e.name}=${Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`)}`;
-    } catch {
-      return `${e.name}=(closed meanwhile)`;
-    }
-  });
 }
 
 const initMsg = (size = 256) => P.encodeContextInit(P.VIRGL_RENDERER_CAPSET_VENUS, size);
@@ -296,7 +287,7 @@ for (const mode of ["process", "thread"] as const) {
       );
       assert(
         await waitFor(() => fdCount(c.pid) <= baseFds),
-        `fds: ${fdCount(c.pid)} > ${baseFds}: ${fdList(c.pid).join(", ")}`,
+        `fds: ${fdCount(c.pid)} > ${baseFds}: ${fdTargets(c.pid).join(", ")}`,
       );
       assert(await waitFor(() => memfdMappings(c.pid) <= baseMaps), "mappings leaked");
       bystander.close();
@@ -352,7 +343,7 @@ for (const mode of ["process", "thread"] as const) {
       assert(await other.roundTrip(2));
       assert(
         await waitFor(() => fdCount(c.pid) <= baseFds),
-        `fd leak: ${fdList(c.pid).join(", ")}`,
+        `fd leak: ${fdTargets(c.pid).join(", ")}`,
       );
       ok.close();
       other.close();

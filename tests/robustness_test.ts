@@ -41,12 +41,14 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import {
-  childPids,
   type ContextClient,
+  fdTargets,
   isAlive,
+  memfdMappings,
   RenderClient,
   type ServerSpec,
   settled,
+  sleep,
   VESPER,
   vesperSpec,
 } from "./support/render_client.ts";
@@ -74,10 +76,6 @@ const LEFTOVER_MS = 10000;
 /** what must never appear in a server log */
 const CRASH = /Uncaught|panicked|Segmentation fault|SIGSEGV|core dumped|RangeError|TypeError/;
 
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 let built: Promise<void> | undefined;
 function buildPrograms(): Promise<void> {
   built ??= (async () => {
@@ -92,19 +90,6 @@ function buildPrograms(): Promise<void> {
 
 // ---------------------------------------------------------------------------
 // The real chain
-
-/** What the open fds of `pid` point to ("socket:[123]", "/memfd:vesper-memory (deleted)", …). */
-function fdTargets(pid: number): string[] {
-  const out: string[] = [];
-  try {
-    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      try {
-        out.push(Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
-      } catch { /* closed meanwhile */ }
-    }
-  } catch { /* gone */ }
-  return out;
-}
 
 /** Open fds of `pid` that are memfds, with their names (e.g. "memfd:vesper-memory (deleted)"). */
 function memfds(pid: number): string[] {
@@ -505,16 +490,11 @@ class Guest {
 
 /** What a server holds: fds, memfd fds and mappings, workers (its children). */
 function footprint(c: RenderClient) {
-  let maps = 0;
-  try {
-    maps = Deno.readTextFileSync(`/proc/${c.pid}/maps`).split("\n")
-      .filter((l) => l.includes("/memfd:")).length;
-  } catch { /* gone */ }
   return {
     fds: fdCount(c.pid),
     memfds: memfds(c.pid).length,
-    memfdMaps: maps,
-    workers: childPids(c.pid).length,
+    memfdMaps: memfdMappings(c.pid),
+    workers: c.workers().length,
   };
 }
 

@@ -19,7 +19,10 @@ import {
   type ContextClient,
   harmlessStream,
   RenderClient,
+  settled,
+  sleep,
   vesperSpec,
+  waitFor,
 } from "./support/render_client.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import type { OwnedFd } from "../ffi/fd.ts";
@@ -27,23 +30,8 @@ import * as P from "../src/render/protocol.ts";
 import { FD_TYPE_SHM } from "../src/render/resources.ts";
 import { RING_STATUS_ALIVE, RING_STATUS_FATAL, RING_STATUS_IDLE } from "../src/venus/ring.ts";
 import { encode } from "./venus/helpers.ts";
-import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 const HEAD = 0, TAIL = 64, STATUS = 128, BUFFER = 192;
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `cond` every millisecond; false on timeout. */
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    if (cond()) return true;
-    await sleep(1);
-  }
-  return cond();
-}
 
 interface RingOptions {
   bufferSize?: number;
@@ -171,7 +159,7 @@ async function activityOver(c: RenderClient, ms: number) {
 }
 
 /** Waits (up to 10 s) until the server and its workers used no CPU for 100 ms. */
-async function settled(c: RenderClient): Promise<void> {
+async function quiet(c: RenderClient): Promise<void> {
   const end = performance.now() + 10_000;
   while (performance.now() < end) {
     const n = c.workers().length;
@@ -190,10 +178,10 @@ async function withContext(
     assert(ctx, "CREATE_CONTEXT refused");
     ctx.init();
     assert(await ctx.roundTrip(1), "first fence did not retire");
-    // the server starts its next spare SPARE_AFTER_CONTEXT_MS after the context: let it
-    // load first, so that what the tests measure is the context's own activity
-    await sleep(SPARE_AFTER_CONTEXT_MS);
+    // the server starts its next spare a while after the context: let it load first,
+    // so that what the tests measure is the context's own activity
     await settled(c);
+    await quiet(c);
     await body(c, ctx);
     ctx.close();
     assert((await c.close()) !== null, "server did not exit");
@@ -215,10 +203,10 @@ for (const mode of ["process", "thread"] as const) {
 
       // no notify: the worker polls the active ring
       ring.push(harmlessStream(10));
-      assert(await until(() => ring.drained(), 2000), "ring not drained without notify");
+      assert(await waitFor(() => ring.drained(), 2000, 1), "ring not drained without notify");
       const drainedAt = performance.now();
       assertEquals(ring.status & RING_STATUS_IDLE, 0, "IDLE right after data");
-      assert(await until(() => (ring.status & RING_STATUS_IDLE) !== 0, 3000), "never IDLE");
+      assert(await waitFor(() => (ring.status & RING_STATUS_IDLE) !== 0, 3000, 1), "never IDLE");
       const idleAfter = performance.now() - drainedAt;
       assert(idleAfter >= 40, `IDLE after ${idleAfter.toFixed(1)} ms, idle timeout is 50 ms`);
 
@@ -232,7 +220,7 @@ for (const mode of ["process", "thread"] as const) {
       await sleep(30);
       assert(!ring.drained(), "an IDLE ring was polled");
       assert(ring.notify());
-      assert(await until(() => ring.drained(), 2000), "notify did not drain");
+      assert(await waitFor(() => ring.drained(), 2000, 1), "notify did not drain");
       assertEquals(ring.status & RING_STATUS_IDLE, 0, "woken: IDLE cleared");
       ring.close();
     });
@@ -248,7 +236,7 @@ for (const mode of ["process", "thread"] as const) {
       assert(busy.switches >= 50, `active ring polled only ${busy.switches} times in 300 ms`);
       assert(busy.cpuTicks <= 15, `active ring used ${busy.cpuTicks} CPU ticks in 300 ms`);
       ring.push(harmlessStream(2));
-      assert(await until(() => ring.drained(), 2000));
+      assert(await waitFor(() => ring.drained(), 2000, 1));
       ring.close();
     });
   });
@@ -262,7 +250,7 @@ for (const mode of ["process", "thread"] as const) {
         ring.clearAlive();
         const t0 = performance.now();
         assert(
-          await until(() => (ring.status & RING_STATUS_ALIVE) !== 0, 1000),
+          await waitFor(() => (ring.status & RING_STATUS_ALIVE) !== 0, 1000, 1),
           "ALIVE not set again",
         );
         const dt = performance.now() - t0;
@@ -291,22 +279,22 @@ for (const mode of ["process", "thread"] as const) {
       assert(await ctx.roundTrip(2));
       assert(a.submit(encode("vkWaitVirtqueueSeqnoMESA", { seqno: 1 }), harmlessStream(4)));
       assert(b.submit(harmlessStream(4)));
-      assert(await until(() => b.drained(), 2000), "ring B stalled");
+      assert(await waitFor(() => b.drained(), 2000, 1), "ring B stalled");
       assert(await ctx.roundTrip(3), "fence on ring 0 stalled");
       await sleep(20);
       assertEquals(a.head, 0, "ring A went past its wait");
       assertEquals(a.status & RING_STATUS_IDLE, 0, "a ring inside a wait is not IDLE");
       // B goes to sleep and wakes as usual meanwhile
-      assert(await until(() => (b.status & RING_STATUS_IDLE) !== 0, 2000));
+      assert(await waitFor(() => (b.status & RING_STATUS_IDLE) !== 0, 2000, 1));
       b.push(harmlessStream(2));
       assert(b.notify());
-      assert(await until(() => b.drained(), 2000), "ring B stalled after a notify");
+      assert(await waitFor(() => b.drained(), 2000, 1), "ring B stalled after a notify");
       // the parked ring costs nothing
       const parked = await activityOver(c, 300);
       assert(parked.switches < 20, `parked ring: ${parked.switches} wake-ups in 300 ms`);
       // the context submits the seqno: A resumes
       assert(ctx.submitCmd(encode("vkSubmitVirtqueueSeqnoMESA", { ring: a.id, seqno: 1 })));
-      assert(await until(() => a.drained(), 2000), "ring A did not resume");
+      assert(await waitFor(() => a.drained(), 2000, 1), "ring A did not resume");
       assert(await ctx.roundTrip(4));
       a.close();
       b.close();
@@ -323,7 +311,7 @@ for (const mode of ["process", "thread"] as const) {
       assert(await ctx.roundTrip(3), "fence did not retire");
       const fenceMs = performance.now() - t0;
       const headAtFence = ring.head;
-      assert(await until(() => ring.drained(), 20000), "ring not drained");
+      assert(await waitFor(() => ring.drained(), 20000, 1), "ring not drained");
       const drainMs = performance.now() - t0;
       if (drainMs > 20) {
         assert(
@@ -352,10 +340,10 @@ Deno.test("a garbage ring goes FATAL and ends only its own context", async () =>
     assert(await good.roundTrip(2));
     // unknown command type 283, found by the worker's polling (no notify)
     r1.push(new Uint8Array([0x1b, 1, 0, 0, 0, 0, 0, 0]));
-    assert(await until(() => (r1.status & RING_STATUS_FATAL) !== 0, 2000), "no FATAL");
+    assert(await waitFor(() => (r1.status & RING_STATUS_FATAL) !== 0, 2000, 1), "no FATAL");
     assert(await bad.waitClosed(), "the fatal context's worker is still serving");
     assert(r2.submit(harmlessStream(4)));
-    assert(await until(() => r2.drained(), 2000), "the other context's ring stalled");
+    assert(await waitFor(() => r2.drained(), 2000, 1), "the other context's ring stalled");
     assert(await good.roundTrip(3), "the other context stalled");
     assertEquals(r2.status & RING_STATUS_FATAL, 0);
     assert(c.log().includes("unknown command type 283"), "the fatal error is logged");

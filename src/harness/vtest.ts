@@ -146,12 +146,20 @@ export function processesMatching(needle: string | RegExp): number[] {
   return out;
 }
 
-/** Waits until `cond` holds, polling; false on timeout. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
+/** Waits until `cond` holds, polling every `intervalMs`; false on timeout. */
+export async function waitFor(
+  cond: () => boolean,
+  timeoutMs = 5000,
+  intervalMs = 5,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(intervalMs);
   }
   return cond();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -14,7 +14,8 @@ import { SPARE_AFTER_CONTEXT_MS } from "../../src/render/server.ts";
 
 import { REPO } from "../../src/harness/chroot.ts";
 export { REPO };
-export { waitFor } from "../../src/harness/vtest.ts";
+import { sleep } from "../../src/harness/vtest.ts";
+export { sleep, waitFor } from "../../src/harness/vtest.ts";
 export const VESPER = `${REPO}/bin/vesper`;
 
 /** vkEnumerateInstanceVersion without a reply: a harmless 16-byte Venus command. */
@@ -60,10 +61,6 @@ export function vesperSpec(mode: "process" | "thread", logLevel = "debug"): Serv
   };
 }
 
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Direct children of `pid` (from /proc). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
@@ -91,15 +88,28 @@ export function fdCount(pid: number): number {
  * number of worker processes held still for 300 ms (at most 5 s more).
  */
 export async function settled(c: RenderClient): Promise<void> {
-  await new Promise((r) => setTimeout(r, SPARE_AFTER_CONTEXT_MS + 100));
+  await sleep(SPARE_AFTER_CONTEXT_MS + 100);
   const end = Date.now() + 5000;
   let last = "", same = 0;
   while (Date.now() < end && same < 3) {
     const now = `${fdCount(c.pid)}/${c.workers().length}`;
     same = now === last ? same + 1 : 0;
     last = now;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
+}
+
+/** What the open fds of `pid` point to ("socket:[123]", "/memfd:vesper-memory (deleted)", …). */
+export function fdTargets(pid: number): string[] {
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        out.push(Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* gone */ }
+  return out;
 }
 
 /** Shared-memory mappings of a process (memfd-backed). */
