@@ -239,17 +239,11 @@ export function socketpair(type: number): [number, number] {
 
 /** SO_TYPE of a socket, or null when `fd` is not a socket (or not an open fd). */
 export function socketType(fd: number): number | null {
-  const val = new Int32Array(1);
-  const len = new Uint32Array([4]);
-  const r = libc().getsockopt(
-    fd,
-    SOL_SOCKET,
-    SO_TYPE,
-    new Uint8Array(val.buffer),
-    new Uint8Array(len.buffer),
-  );
-  if (r === -1) return null;
-  return val[0];
+  try {
+    return getSockOptInt(fd, SOL_SOCKET, SO_TYPE);
+  } catch {
+    return null;
+  }
 }
 
 export function shutdown(fd: number, how = SHUT_RDWR): void {

@@ -68,8 +68,15 @@ export type SentObserver = (request: number, payload: Uint8Array, pixelBytes: nu
 
 export class GpuSocket {
   readonly sock: StreamSocket;
-  #hdr = new DataView(new ArrayBuffer(GPU_HDR_SIZE + 32));
+  #hdr = new DataView(new ArrayBuffer(GPU_HDR_SIZE));
   #hdrBytes = new Uint8Array(this.#hdr.buffer);
+  /**
+   * The UPDATE headers of one damage rect, reused (grown when needed): a new
+   * buffer per rect would also miss the socket's cached buffer addresses.
+   * #write copies what it cannot send at once, so reuse is safe.
+   */
+  #updateHdrs = new Uint8Array(new ArrayBuffer((GPU_HDR_SIZE + GPU_UPDATE_HDR) * 16));
+  #updateDv = new DataView(this.#updateHdrs.buffer);
   #pending: { request: number; handler: ReplyHandler } | null = null;
   #closed = false;
   #backlog: { bytes: Uint8Array; done?: () => void }[] = [];
@@ -291,8 +298,14 @@ export class GpuSocket {
     if (this.#closed) return -1;
     const rowBytes = w * 4;
     const bands = Math.ceil(h / bandRows);
-    const hdrs = new Uint8Array(new ArrayBuffer((GPU_HDR_SIZE + GPU_UPDATE_HDR) * bands));
-    const dv = new DataView(hdrs.buffer);
+    const need = (GPU_HDR_SIZE + GPU_UPDATE_HDR) * bands;
+    if (this.#updateHdrs.byteLength < need) {
+      const size = Math.max(need, this.#updateHdrs.byteLength * 2);
+      this.#updateHdrs = new Uint8Array(new ArrayBuffer(size));
+      this.#updateDv = new DataView(this.#updateHdrs.buffer);
+    }
+    const hdrs = this.#updateHdrs;
+    const dv = this.#updateDv;
     const parts: Part[] = [];
     for (let b = 0; b < bands; b++) {
       const by = b * bandRows;

@@ -77,18 +77,9 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
     return 2;
   }
 
-  if (!opts["no-warmup"]) {
-    const t0 = performance.now();
-    const w = warmUp();
-    log.debug(
-      `gpu2d: warm-up ran ${w.commands} commands in ${(performance.now() - t0).toFixed(1)} ms`,
-    );
-    if (w.errors) log.warn(`gpu2d: ${w.errors} of ${w.commands} warm-up commands failed`);
-  }
-
-  let sock: StreamSocket;
+  // the arguments first: a bad one must not cost the warm-up
+  const fd = fdArg === undefined ? -1 : Number(fdArg);
   if (fdArg !== undefined) {
-    const fd = Number(fdArg);
     if (!/^\d+$/.test(fdArg) || fd < 3) {
       log.error(`gpu2d: --fd needs a descriptor number >= 3, not ${fdArg}`);
       return 2;
@@ -102,6 +93,19 @@ export async function gpu2dMain(args: string[], log: Logger): Promise<number> {
       );
       return 2;
     }
+  }
+
+  if (!opts["no-warmup"]) {
+    const t0 = performance.now();
+    const w = warmUp();
+    log.debug(
+      `gpu2d: warm-up ran ${w.commands} commands in ${(performance.now() - t0).toFixed(1)} ms`,
+    );
+    if (w.errors) log.warn(`gpu2d: ${w.errors} of ${w.commands} warm-up commands failed`);
+  }
+
+  let sock: StreamSocket;
+  if (fdArg !== undefined) {
     sock = new StreamSocket(fd);
   } else {
     let l: UnixListener;
