@@ -24,11 +24,11 @@
 import { parseArgs } from "node:util";
 import { C_SERVER, ensureChroot, inChroot, LVP_ICD, REPO } from "../src/harness/chroot.ts";
 import { runVenusClient, startVtest, type VtestServer } from "../src/harness/vtest.ts";
+import { NO_FEEDBACK as NO_FEEDBACK_FLAGS, VESPER } from "../src/harness/workloads.ts";
 
 const SRC = `${REPO}/bench/workloads`;
 const BUILD = `${SRC}/build`;
-const VESPER = `${REPO}/bin/vesper`;
-const NO_FEEDBACK = "no_fence_feedback,no_semaphore_feedback,no_event_feedback,no_query_feedback";
+const NO_FEEDBACK = NO_FEEDBACK_FLAGS.join(",");
 
 interface Metric {
   id: string;
@@ -295,7 +295,7 @@ async function runOne(root: string, cfg: Config, m: Metric): Promise<RunResult> 
     return { ok: false, error: "the workloads did not build (the compiler's output is above)" };
   }
   const argv = [
-    ...pin,
+    ...pin, // (the runner's own affinity below does not reach the clients Deno spawns)
     `${BUILD}/vkbench`,
     m.program ?? m.id,
     ...(opts.quick ? m.quickArgs : m.args),
