@@ -295,7 +295,7 @@ async function runOne(root: string, cfg: Config, m: Metric): Promise<RunResult> 
     return { ok: false, error: "the workloads did not build (the compiler's output is above)" };
   }
   const argv = [
-    ...pin, // (the runner's own affinity below does not reach the clients Deno spawns)
+    ...pin, // each client pinned explicitly too (not only through the runner's affinity)
     `${BUILD}/vkbench`,
     m.program ?? m.id,
     ...(opts.quick ? m.quickArgs : m.args),
