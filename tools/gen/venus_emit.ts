@@ -941,14 +941,12 @@ if (n !== 0) { const want = ${L}; if (n !== want) r.sizeMismatch(${what}, n, wan
     if (fixedEnd > 0) {
       const decl: string[] = [];
       const fast: string[] = [];
-      const slow: string[] = [];
       let word = 0;
       for (let i = 0; i < fixedEnd; i++) {
         const p = c.params[i];
         const k = this.m.kind(p) as { k: "value"; e: Elem };
         const v = `p_${p.name}`;
         decl.push(`let ${v}: any;`);
-        slow.push(`${v} = ${this.dec1(k.e, false, false)};`);
         const e = k.e;
         if (e.k === "handle") {
           fast.push(`${v} = r.handleAt(w[i + ${word}], w[i + ${word + 1}], ${e.ot});`);
@@ -995,7 +993,6 @@ const w = r.w32; const i = (p + r.u8off) >> 2;
 ${fast.join("\n")}
 r.pos = p + ${fixedBytes};
 }`);
-      void slow;
     }
     for (const p of c.params.slice(fixedEnd)) {
       const v = `p_${p.name}`;

@@ -633,30 +633,42 @@ ${ext(out).map((s) => `case ${s.sType}: return nr_${s.name}(a, o, p);`).join("\n
     if (c.name === "vkResetDescriptorPool") destroy.push(`this.dropChildren(descriptorPool);`);
     const ret = c.ret === "void" ? "void" : this.em.retTs(c);
     const params = c.params.map((p) => `${p.name}: ${this.em.paramTs(c, p)}`).join(", ");
-    const okExpr = c.ret === "VkResult" ? "(r as number) >= 0" : "true";
-    const retStmt = c.ret === "void" ? "return;" : "return r as any;";
     const names = c.params.map((p) => p.name).join(", ");
-    return `override ${c.name}(${params}): ${ret} {
+    const head = `override ${c.name}(${params}): ${ret} {
   if (!this.native) return super.${c.name}(${names});
   const d = this.disp(${first.name});
   const f = d.t.fns[${c.id}] ?? d.t.resolve(${c.id});
-  if (f === null) return this.missing(${c.id}) as any;
+  if (f === null) return this.missing(${c.id}) as any;`;
+    const call = `f(${args.join(", ")})`;
+    const usesArena = [...pre, ...args, ...post].some((x) => /\ba\./.test(x));
+    if (!usesArena) {
+      // nothing to marshal: no arena, so nothing to retry either
+      if (destroy.length === 0) return `${head}\n  return ${call};\n}`;
+      const keep = c.ret === "void" ? `${call};` : `const r = ${call};`;
+      const back = c.ret === "void" ? "" : "\n  return r as any;";
+      return `${head}\n  ${keep}\n${destroy.join("\n")}${back}\n}`;
+    }
+    // outputs are bound only when the call succeeded
+    const ok = post.some((x) => /\bok\b/.test(x))
+      ? `const ok = ${c.ret === "VkResult" ? "(r as number) >= 0" : "true"};`
+      : "";
+    const needR = c.ret !== "void" || ok !== "";
+    return `${head}
   const a = this.arena;
   for (;;) {
     a.reset();
     try {
 ${pre.join("\n")}
-      const r = f(${args.join(", ")});
-      const ok = ${okExpr};
-      void ok;
+      ${needR ? `const r = ${call};` : `${call};`}
+      ${ok}
 ${post.join("\n")}
 ${destroy.join("\n")}
-      ${retStmt}
+      ${c.ret === "void" ? "return;" : "return r as any;"}
     } catch (e) {
       if (e !== ARENA_FULL || !a.grow()) throw e;
     }
   }
-}`.replace(/\n\n+/g, "\n");
+}`.replace(/\n\s*\n+/g, "\n");
   }
 
   parentOf(c: CommandDef): string {

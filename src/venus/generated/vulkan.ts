@@ -1638,18 +1638,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(instance);
     const f = d.t.fns[1] ?? d.t.resolve(1);
     if (f === null) return this.missing(1) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, 0n);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, 0n);
   }
 
   override vkEnumeratePhysicalDevices(
@@ -1680,7 +1669,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPhysicalDevices < 0 ? 0 : a.addr(q_pPhysicalDevices)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pPhysicalDeviceCount !== null) {
           pPhysicalDeviceCount.value = a.rs(q_pPhysicalDeviceCount, "u32") as any;
         }
@@ -1710,9 +1698,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFeatures = pFeatures === null ? -1 : a.alloc(220, 4);
         if (pFeatures !== null) N.nwo_VkPhysicalDeviceFeatures(a, q_pFeatures, pFeatures);
-        const r = f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
         if (pFeatures !== null) N.nr_VkPhysicalDeviceFeatures(a, q_pFeatures, pFeatures);
         return;
       } catch (e) {
@@ -1740,9 +1726,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pFormatProperties !== null) {
           N.nwo_VkFormatProperties(a, q_pFormatProperties, pFormatProperties);
         }
-        const r = f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
         if (pFormatProperties !== null) {
           N.nr_VkFormatProperties(a, q_pFormatProperties, pFormatProperties);
         }
@@ -1793,8 +1777,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           flags,
           a.P(q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pImageFormatProperties !== null) {
           N.nr_VkImageFormatProperties(a, q_pImageFormatProperties, pImageFormatProperties);
         }
@@ -1819,9 +1801,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pProperties = pProperties === null ? -1 : a.alloc(824, 8);
         if (pProperties !== null) N.nwo_VkPhysicalDeviceProperties(a, q_pProperties, pProperties);
-        const r = f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
         if (pProperties !== null) N.nr_VkPhysicalDeviceProperties(a, q_pProperties, pProperties);
         return;
       } catch (e) {
@@ -1866,13 +1846,11 @@ export abstract class VulkanCommands extends NoopHandlers {
             );
           }
         }
-        const r = f(
+        f(
           d.hb,
           a.P(q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount)),
           a.P(q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties)),
         );
-        const ok = true;
-        void ok;
         if (pQueueFamilyPropertyCount !== null) {
           pQueueFamilyPropertyCount.value = a.rs(q_pQueueFamilyPropertyCount, "u32") as any;
         }
@@ -1910,9 +1888,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryProperties !== null) {
           N.nwo_VkPhysicalDeviceMemoryProperties(a, q_pMemoryProperties, pMemoryProperties);
         }
-        const r = f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
         if (pMemoryProperties !== null) {
           N.nr_VkPhysicalDeviceMemoryProperties(a, q_pMemoryProperties, pMemoryProperties);
         }
@@ -1945,7 +1921,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pDevice < 0 ? 0 : a.addr(q_pDevice)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pDevice !== null && ok) this.bind(3, pDevice, a.r64(q_pDevice), physicalDevice, d);
         return r as any;
       } catch (e) {
@@ -1959,18 +1934,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[12] ?? d.t.resolve(12);
     if (f === null) return this.missing(12) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, 0n);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, 0n);
   }
 
   override vkEnumerateDeviceExtensionProperties(
@@ -2010,8 +1974,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
           a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pPropertyCount !== null) pPropertyCount.value = a.rs(q_pPropertyCount, "u32") as any;
         if (q_pProperties >= 0) {
           for (let i = 0; i < pProperties!.length; i++) {
@@ -2045,8 +2007,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.structs(pSubmits, 72, 8, N.nw_VkSubmitInfo, false)),
           this.hb(fence),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -2076,7 +2036,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pMemory < 0 ? 0 : a.addr(q_pMemory)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pMemory !== null && ok) this.bind(8, pMemory, a.r64(q_pMemory), device, d);
         return r as any;
       } catch (e) {
@@ -2090,19 +2049,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[22] ?? d.t.resolve(22);
     if (f === null) return this.missing(22) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(memory), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(8, memory);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(memory), 0n);
+    this.destroyed(8, memory);
   }
 
   override vkGetDeviceMemoryCommitment(
@@ -2124,13 +2072,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pCommittedMemoryInBytes !== null) {
           a.ws(q_pCommittedMemoryInBytes, "u64", pCommittedMemoryInBytes.value);
         }
-        const r = f(
+        f(
           d.hb,
           this.hb(memory),
           a.P(q_pCommittedMemoryInBytes < 0 ? 0 : a.addr(q_pCommittedMemoryInBytes)),
         );
-        const ok = true;
-        void ok;
         if (pCommittedMemoryInBytes !== null) {
           pCommittedMemoryInBytes.value = a.rs(q_pCommittedMemoryInBytes, "u64") as any;
         }
@@ -2151,18 +2097,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[28] ?? d.t.resolve(28);
     if (f === null) return this.missing(28) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), this.hb(memory), B(memoryOffset));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), this.hb(memory), B(memoryOffset));
   }
 
   override vkBindImageMemory(
@@ -2175,18 +2110,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[29] ?? d.t.resolve(29);
     if (f === null) return this.missing(29) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(image), this.hb(memory), B(memoryOffset));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(image), this.hb(memory), B(memoryOffset));
   }
 
   override vkGetBufferMemoryRequirements(
@@ -2208,13 +2132,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
+        f(
           d.hb,
           this.hb(buffer),
           a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -2242,13 +2164,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
-          d.hb,
-          this.hb(image),
-          a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(image), a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)));
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -2299,14 +2215,12 @@ export abstract class VulkanCommands extends NoopHandlers {
             );
           }
         }
-        const r = f(
+        f(
           d.hb,
           this.hb(image),
           a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
           a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pSparseMemoryRequirementCount !== null) {
           pSparseMemoryRequirementCount.value = a.rs(q_pSparseMemoryRequirementCount, "u32") as any;
         }
@@ -2365,7 +2279,7 @@ export abstract class VulkanCommands extends NoopHandlers {
             N.nwo_VkSparseImageFormatProperties(a, q_pProperties + i * 20, pProperties![i]);
           }
         }
-        const r = f(
+        f(
           d.hb,
           format,
           type,
@@ -2375,8 +2289,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
           a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
-        const ok = true;
-        void ok;
         if (pPropertyCount !== null) pPropertyCount.value = a.rs(q_pPropertyCount, "u32") as any;
         if (q_pProperties >= 0) {
           for (let i = 0; i < pProperties!.length; i++) {
@@ -2410,8 +2322,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.structs(pBindInfo, 96, 8, N.nw_VkBindSparseInfo, false)),
           this.hb(fence),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -2441,7 +2351,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pFence < 0 ? 0 : a.addr(q_pFence)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pFence !== null && ok) this.bind(7, pFence, a.r64(q_pFence), device, d);
         return r as any;
       } catch (e) {
@@ -2455,19 +2364,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[36] ?? d.t.resolve(36);
     if (f === null) return this.missing(36) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(fence), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(7, fence);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(fence), 0n);
+    this.destroyed(7, fence);
   }
 
   override vkResetFences(device: number, fenceCount: number, pFences: Span<number> | null): number {
@@ -2480,8 +2378,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, fenceCount, a.P(a.handles(pFences)));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -2494,18 +2390,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[38] ?? d.t.resolve(38);
     if (f === null) return this.missing(38) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(fence));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(fence));
   }
 
   override vkWaitForFences(
@@ -2524,8 +2409,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, fenceCount, a.P(a.handles(pFences)), waitAll, B(timeout));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -2555,7 +2438,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pSemaphore < 0 ? 0 : a.addr(q_pSemaphore)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pSemaphore !== null && ok) this.bind(5, pSemaphore, a.r64(q_pSemaphore), device, d);
         return r as any;
       } catch (e) {
@@ -2569,19 +2451,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[41] ?? d.t.resolve(41);
     if (f === null) return this.missing(41) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(semaphore), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(5, semaphore);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(semaphore), 0n);
+    this.destroyed(5, semaphore);
   }
 
   override vkCreateEvent(
@@ -2606,7 +2477,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pEvent < 0 ? 0 : a.addr(q_pEvent)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pEvent !== null && ok) this.bind(11, pEvent, a.r64(q_pEvent), device, d);
         return r as any;
       } catch (e) {
@@ -2620,19 +2490,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[43] ?? d.t.resolve(43);
     if (f === null) return this.missing(43) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(11, event);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(event), 0n);
+    this.destroyed(11, event);
   }
 
   override vkGetEventStatus(device: number, event: number): number {
@@ -2640,18 +2499,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[44] ?? d.t.resolve(44);
     if (f === null) return this.missing(44) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event));
   }
 
   override vkSetEvent(device: number, event: number): number {
@@ -2659,18 +2507,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[45] ?? d.t.resolve(45);
     if (f === null) return this.missing(45) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event));
   }
 
   override vkResetEvent(device: number, event: number): number {
@@ -2678,18 +2515,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[46] ?? d.t.resolve(46);
     if (f === null) return this.missing(46) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event));
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event));
   }
 
   override vkCreateQueryPool(
@@ -2714,7 +2540,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pQueryPool < 0 ? 0 : a.addr(q_pQueryPool)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pQueryPool !== null && ok) this.bind(12, pQueryPool, a.r64(q_pQueryPool), device, d);
         return r as any;
       } catch (e) {
@@ -2728,19 +2553,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[48] ?? d.t.resolve(48);
     if (f === null) return this.missing(48) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(12, queryPool);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(queryPool), 0n);
+    this.destroyed(12, queryPool);
   }
 
   override vkGetQueryPoolResults(
@@ -2783,8 +2597,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           B(stride),
           flags,
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (q_pData >= 0) pData!.set(a.u8.subarray(q_pData, q_pData + pData!.length));
         return r as any;
       } catch (e) {
@@ -2815,7 +2627,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pBuffer < 0 ? 0 : a.addr(q_pBuffer)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pBuffer !== null && ok) this.bind(9, pBuffer, a.r64(q_pBuffer), device, d);
         return r as any;
       } catch (e) {
@@ -2829,19 +2640,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[51] ?? d.t.resolve(51);
     if (f === null) return this.missing(51) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(9, buffer);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(buffer), 0n);
+    this.destroyed(9, buffer);
   }
 
   override vkCreateBufferView(
@@ -2866,7 +2666,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pView < 0 ? 0 : a.addr(q_pView)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pView !== null && ok) this.bind(13, pView, a.r64(q_pView), device, d);
         return r as any;
       } catch (e) {
@@ -2880,19 +2679,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[53] ?? d.t.resolve(53);
     if (f === null) return this.missing(53) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(bufferView), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(13, bufferView);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(bufferView), 0n);
+    this.destroyed(13, bufferView);
   }
 
   override vkCreateImage(
@@ -2917,7 +2705,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pImage < 0 ? 0 : a.addr(q_pImage)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pImage !== null && ok) this.bind(10, pImage, a.r64(q_pImage), device, d);
         return r as any;
       } catch (e) {
@@ -2931,19 +2718,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[55] ?? d.t.resolve(55);
     if (f === null) return this.missing(55) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(image), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(10, image);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(image), 0n);
+    this.destroyed(10, image);
   }
 
   override vkGetImageSubresourceLayout(
@@ -2964,14 +2740,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pLayout = pLayout === null ? -1 : a.alloc(40, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout(a, q_pLayout, pLayout);
-        const r = f(
+        f(
           d.hb,
           this.hb(image),
           a.P(a.struct(pSubresource, 12, 4, N.nw_VkImageSubresource)),
           a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
-        const ok = true;
-        void ok;
         if (pLayout !== null) N.nr_VkSubresourceLayout(a, q_pLayout, pLayout);
         return;
       } catch (e) {
@@ -3002,7 +2776,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pView < 0 ? 0 : a.addr(q_pView)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pView !== null && ok) this.bind(14, pView, a.r64(q_pView), device, d);
         return r as any;
       } catch (e) {
@@ -3016,19 +2789,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[58] ?? d.t.resolve(58);
     if (f === null) return this.missing(58) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(imageView), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(14, imageView);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(imageView), 0n);
+    this.destroyed(14, imageView);
   }
 
   override vkCreateShaderModule(
@@ -3055,7 +2817,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pShaderModule < 0 ? 0 : a.addr(q_pShaderModule)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pShaderModule !== null && ok) {
           this.bind(15, pShaderModule, a.r64(q_pShaderModule), device, d);
         }
@@ -3071,19 +2832,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[60] ?? d.t.resolve(60);
     if (f === null) return this.missing(60) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(shaderModule), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(15, shaderModule);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(shaderModule), 0n);
+    this.destroyed(15, shaderModule);
   }
 
   override vkCreatePipelineCache(
@@ -3110,7 +2860,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPipelineCache < 0 ? 0 : a.addr(q_pPipelineCache)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pPipelineCache !== null && ok) {
           this.bind(16, pPipelineCache, a.r64(q_pPipelineCache), device, d);
         }
@@ -3126,19 +2875,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[62] ?? d.t.resolve(62);
     if (f === null) return this.missing(62) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(pipelineCache), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(16, pipelineCache);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(pipelineCache), 0n);
+    this.destroyed(16, pipelineCache);
   }
 
   override vkGetPipelineCacheData(
@@ -3164,8 +2902,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pDataSize < 0 ? 0 : a.addr(q_pDataSize)),
           a.P(q_pData < 0 ? 0 : a.addr(q_pData)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pDataSize !== null) pDataSize.value = a.rs(q_pDataSize, "u64") as any;
         if (q_pData >= 0) pData!.set(a.u8.subarray(q_pData, q_pData + pData!.length));
         return r as any;
@@ -3192,8 +2928,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, this.hb(dstCache), srcCacheCount, a.P(a.handles(pSrcCaches)));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -3238,7 +2972,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPipelines < 0 ? 0 : a.addr(q_pPipelines)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pPipelines !== null && ok) {
           for (let i = 0; i < pPipelines.length; i++) {
             this.bind(19, pPipelines[i], a.r64(q_pPipelines + i * 8), device, d);
@@ -3288,7 +3021,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPipelines < 0 ? 0 : a.addr(q_pPipelines)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pPipelines !== null && ok) {
           for (let i = 0; i < pPipelines.length; i++) {
             this.bind(19, pPipelines[i], a.r64(q_pPipelines + i * 8), device, d);
@@ -3306,19 +3038,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[67] ?? d.t.resolve(67);
     if (f === null) return this.missing(67) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(pipeline), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(19, pipeline);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(pipeline), 0n);
+    this.destroyed(19, pipeline);
   }
 
   override vkCreatePipelineLayout(
@@ -3345,7 +3066,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPipelineLayout < 0 ? 0 : a.addr(q_pPipelineLayout)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pPipelineLayout !== null && ok) {
           this.bind(17, pPipelineLayout, a.r64(q_pPipelineLayout), device, d);
         }
@@ -3361,19 +3081,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[69] ?? d.t.resolve(69);
     if (f === null) return this.missing(69) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(pipelineLayout), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(17, pipelineLayout);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(pipelineLayout), 0n);
+    this.destroyed(17, pipelineLayout);
   }
 
   override vkCreateSampler(
@@ -3398,7 +3107,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pSampler < 0 ? 0 : a.addr(q_pSampler)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pSampler !== null && ok) this.bind(21, pSampler, a.r64(q_pSampler), device, d);
         return r as any;
       } catch (e) {
@@ -3412,19 +3120,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[71] ?? d.t.resolve(71);
     if (f === null) return this.missing(71) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(sampler), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(21, sampler);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(sampler), 0n);
+    this.destroyed(21, sampler);
   }
 
   override vkCreateDescriptorSetLayout(
@@ -3451,7 +3148,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pSetLayout < 0 ? 0 : a.addr(q_pSetLayout)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pSetLayout !== null && ok) this.bind(20, pSetLayout, a.r64(q_pSetLayout), device, d);
         return r as any;
       } catch (e) {
@@ -3471,19 +3167,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[73] ?? d.t.resolve(73);
     if (f === null) return this.missing(73) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(descriptorSetLayout), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(20, descriptorSetLayout);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(descriptorSetLayout), 0n);
+    this.destroyed(20, descriptorSetLayout);
   }
 
   override vkCreateDescriptorPool(
@@ -3510,7 +3195,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pDescriptorPool < 0 ? 0 : a.addr(q_pDescriptorPool)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pDescriptorPool !== null && ok) {
           this.bind(22, pDescriptorPool, a.r64(q_pDescriptorPool), device, d);
         }
@@ -3526,19 +3210,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[75] ?? d.t.resolve(75);
     if (f === null) return this.missing(75) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(descriptorPool), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(22, descriptorPool);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(descriptorPool), 0n);
+    this.destroyed(22, descriptorPool);
   }
 
   override vkResetDescriptorPool(device: number, descriptorPool: number, flags: number): number {
@@ -3546,19 +3219,9 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[76] ?? d.t.resolve(76);
     if (f === null) return this.missing(76) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(descriptorPool), flags);
-        const ok = (r as number) >= 0;
-        void ok;
-        this.dropChildren(descriptorPool);
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    const r = f(d.hb, this.hb(descriptorPool), flags);
+    this.dropChildren(descriptorPool);
+    return r as any;
   }
 
   override vkAllocateDescriptorSets(
@@ -3583,7 +3246,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pDescriptorSets < 0 ? 0 : a.addr(q_pDescriptorSets)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pDescriptorSets !== null && ok) {
           for (let i = 0; i < pDescriptorSets.length; i++) {
             this.bind(
@@ -3629,8 +3291,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           descriptorSetCount,
           a.P(a.handles(pDescriptorSets)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pDescriptorSets) {
           for (let i = 0; i < pDescriptorSets.count; i++) {
             this.destroyed(23, pDescriptorSets.at(i));
@@ -3666,15 +3326,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           descriptorWriteCount,
           a.P(a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false)),
           descriptorCopyCount,
           a.P(a.structs(pDescriptorCopies, 56, 8, N.nw_VkCopyDescriptorSet, false)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -3706,7 +3364,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pFramebuffer < 0 ? 0 : a.addr(q_pFramebuffer)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pFramebuffer !== null && ok) {
           this.bind(24, pFramebuffer, a.r64(q_pFramebuffer), device, d);
         }
@@ -3722,19 +3379,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[81] ?? d.t.resolve(81);
     if (f === null) return this.missing(81) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(framebuffer), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(24, framebuffer);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(framebuffer), 0n);
+    this.destroyed(24, framebuffer);
   }
 
   override vkCreateRenderPass(
@@ -3759,7 +3405,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pRenderPass !== null && ok) this.bind(18, pRenderPass, a.r64(q_pRenderPass), device, d);
         return r as any;
       } catch (e) {
@@ -3773,19 +3418,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[83] ?? d.t.resolve(83);
     if (f === null) return this.missing(83) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(renderPass), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(18, renderPass);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(renderPass), 0n);
+    this.destroyed(18, renderPass);
   }
 
   override vkGetRenderAreaGranularity(
@@ -3803,13 +3437,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pGranularity = pGranularity === null ? -1 : a.alloc(8, 4);
         if (pGranularity !== null) N.nwo_VkExtent2D(a, q_pGranularity, pGranularity);
-        const r = f(
-          d.hb,
-          this.hb(renderPass),
-          a.P(q_pGranularity < 0 ? 0 : a.addr(q_pGranularity)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(renderPass), a.P(q_pGranularity < 0 ? 0 : a.addr(q_pGranularity)));
         if (pGranularity !== null) N.nr_VkExtent2D(a, q_pGranularity, pGranularity);
         return;
       } catch (e) {
@@ -3842,7 +3470,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pCommandPool < 0 ? 0 : a.addr(q_pCommandPool)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pCommandPool !== null && ok) {
           this.bind(25, pCommandPool, a.r64(q_pCommandPool), device, d);
         }
@@ -3858,19 +3485,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[86] ?? d.t.resolve(86);
     if (f === null) return this.missing(86) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(commandPool), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(25, commandPool);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(commandPool), 0n);
+    this.destroyed(25, commandPool);
   }
 
   override vkResetCommandPool(device: number, commandPool: number, flags: number): number {
@@ -3878,18 +3494,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[87] ?? d.t.resolve(87);
     if (f === null) return this.missing(87) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(commandPool), flags);
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(commandPool), flags);
   }
 
   override vkAllocateCommandBuffers(
@@ -3914,7 +3519,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pCommandBuffers < 0 ? 0 : a.addr(q_pCommandBuffers)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pCommandBuffers !== null && ok) {
           for (let i = 0; i < pCommandBuffers.length; i++) {
             this.bind(
@@ -3949,14 +3553,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          this.hb(commandPool),
-          commandBufferCount,
-          a.P(a.handles(pCommandBuffers)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(commandPool), commandBufferCount, a.P(a.handles(pCommandBuffers)));
         if (pCommandBuffers) {
           for (let i = 0; i < pCommandBuffers.count; i++) {
             this.destroyed(6, pCommandBuffers.at(i));
@@ -3982,8 +3579,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pBeginInfo, 32, 8, N.nw_VkCommandBufferBeginInfo)));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -3996,18 +3591,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[91] ?? d.t.resolve(91);
     if (f === null) return this.missing(91) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb);
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb);
   }
 
   override vkResetCommandBuffer(commandBuffer: number, flags: number): number {
@@ -4015,18 +3599,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[92] ?? d.t.resolve(92);
     if (f === null) return this.missing(92) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, flags);
-        const ok = (r as number) >= 0;
-        void ok;
-        return r as any;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, flags);
   }
 
   override vkCmdBindPipeline(
@@ -4038,18 +3611,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[93] ?? d.t.resolve(93);
     if (f === null) return this.missing(93) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, pipelineBindPoint, this.hb(pipeline));
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, pipelineBindPoint, this.hb(pipeline));
   }
 
   override vkCmdSetViewport(
@@ -4068,14 +3630,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstViewport,
           viewportCount,
           a.P(a.structs(pViewports, 24, 4, N.nw_VkViewport, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4099,14 +3659,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          firstScissor,
-          scissorCount,
-          a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, firstScissor, scissorCount, a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4119,18 +3672,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[96] ?? d.t.resolve(96);
     if (f === null) return this.missing(96) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, lineWidth);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, lineWidth);
   }
 
   override vkCmdSetDepthBias(
@@ -4150,18 +3692,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[97] ?? d.t.resolve(97);
     if (f === null) return this.missing(97) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
   }
 
   override vkCmdSetBlendConstants(commandBuffer: number, blendConstants: Float32Array): void {
@@ -4173,9 +3704,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.scalars(blendConstants, "f32")));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.scalars(blendConstants, "f32")));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4194,18 +3723,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[99] ?? d.t.resolve(99);
     if (f === null) return this.missing(99) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, minDepthBounds, maxDepthBounds);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, minDepthBounds, maxDepthBounds);
   }
 
   override vkCmdSetStencilCompareMask(
@@ -4217,18 +3735,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[100] ?? d.t.resolve(100);
     if (f === null) return this.missing(100) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, faceMask, compareMask);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, faceMask, compareMask);
   }
 
   override vkCmdSetStencilWriteMask(
@@ -4240,18 +3747,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[101] ?? d.t.resolve(101);
     if (f === null) return this.missing(101) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, faceMask, writeMask);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, faceMask, writeMask);
   }
 
   override vkCmdSetStencilReference(
@@ -4263,18 +3759,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[102] ?? d.t.resolve(102);
     if (f === null) return this.missing(102) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, faceMask, reference);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, faceMask, reference);
   }
 
   override vkCmdBindDescriptorSets(
@@ -4306,7 +3791,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           pipelineBindPoint,
           this.hb(layout),
@@ -4316,8 +3801,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           dynamicOffsetCount,
           a.P(a.scalars(pDynamicOffsets, "u32")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4335,18 +3818,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[104] ?? d.t.resolve(104);
     if (f === null) return this.missing(104) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), B(offset), indexType);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), B(offset), indexType);
   }
 
   override vkCmdBindVertexBuffers(
@@ -4372,15 +3844,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstBinding,
           bindingCount,
           a.P(a.handles(pBuffers)),
           a.P(a.scalars(pOffsets, "u64")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4401,18 +3871,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[106] ?? d.t.resolve(106);
     if (f === null) return this.missing(106) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, vertexCount, instanceCount, firstVertex, firstInstance);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, vertexCount, instanceCount, firstVertex, firstInstance);
   }
 
   override vkCmdDrawIndexed(
@@ -4436,18 +3895,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[107] ?? d.t.resolve(107);
     if (f === null) return this.missing(107) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
   }
 
   override vkCmdDrawIndirect(
@@ -4463,18 +3911,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[108] ?? d.t.resolve(108);
     if (f === null) return this.missing(108) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
   }
 
   override vkCmdDrawIndexedIndirect(
@@ -4490,18 +3927,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[109] ?? d.t.resolve(109);
     if (f === null) return this.missing(109) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), B(offset), drawCount, stride);
   }
 
   override vkCmdDispatch(
@@ -4516,18 +3942,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[110] ?? d.t.resolve(110);
     if (f === null) return this.missing(110) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, groupCountX, groupCountY, groupCountZ);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, groupCountX, groupCountY, groupCountZ);
   }
 
   override vkCmdDispatchIndirect(commandBuffer: number, buffer: number, offset: U64): void {
@@ -4535,18 +3950,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[111] ?? d.t.resolve(111);
     if (f === null) return this.missing(111) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), B(offset));
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), B(offset));
   }
 
   override vkCmdCopyBuffer(
@@ -4566,15 +3970,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcBuffer),
           this.hb(dstBuffer),
           regionCount,
           a.P(a.structs(pRegions, 24, 8, N.nw_VkBufferCopy, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4609,7 +4011,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcImage),
           srcImageLayout,
@@ -4618,8 +4020,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           regionCount,
           a.P(a.structs(pRegions, 68, 4, N.nw_VkImageCopy, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4656,7 +4056,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcImage),
           srcImageLayout,
@@ -4666,8 +4066,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.structs(pRegions, 80, 4, N.nw_VkImageBlit, false)),
           filter,
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4700,7 +4098,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcBuffer),
           this.hb(dstImage),
@@ -4708,8 +4106,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           regionCount,
           a.P(a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4742,7 +4138,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcImage),
           srcImageLayout,
@@ -4750,8 +4146,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           regionCount,
           a.P(a.structs(pRegions, 56, 8, N.nw_VkBufferImageCopy, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4776,9 +4170,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, this.hb(dstBuffer), B(dstOffset), B(dataSize), a.P(a.blob(pData)));
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(dstBuffer), B(dstOffset), B(dataSize), a.P(a.blob(pData)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4797,18 +4189,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[118] ?? d.t.resolve(118);
     if (f === null) return this.missing(118) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(dstBuffer), B(dstOffset), B(size), data);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(dstBuffer), B(dstOffset), B(size), data);
   }
 
   override vkCmdClearColorImage(
@@ -4836,7 +4217,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(image),
           imageLayout,
@@ -4844,8 +4225,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           rangeCount,
           a.P(a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4878,7 +4257,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(image),
           imageLayout,
@@ -4886,8 +4265,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           rangeCount,
           a.P(a.structs(pRanges, 20, 4, N.nw_VkImageSubresourceRange, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4918,15 +4295,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           attachmentCount,
           a.P(a.structs(pAttachments, 24, 4, N.nw_VkClearAttachment, false)),
           rectCount,
           a.P(a.structs(pRects, 24, 4, N.nw_VkClearRect, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4961,7 +4336,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           this.hb(srcImage),
           srcImageLayout,
@@ -4970,8 +4345,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           regionCount,
           a.P(a.structs(pRegions, 68, 4, N.nw_VkImageResolve, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -4984,18 +4357,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[123] ?? d.t.resolve(123);
     if (f === null) return this.missing(123) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event), stageMask);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event), stageMask);
   }
 
   override vkCmdResetEvent(commandBuffer: number, event: number, stageMask: number): void {
@@ -5003,18 +4365,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[124] ?? d.t.resolve(124);
     if (f === null) return this.missing(124) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event), stageMask);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event), stageMask);
   }
 
   override vkCmdWaitEvents(
@@ -5052,7 +4403,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           eventCount,
           a.P(a.handles(pEvents)),
@@ -5065,8 +4416,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           imageMemoryBarrierCount,
           a.P(a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5107,7 +4456,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           srcStageMask,
           dstStageMask,
@@ -5119,8 +4468,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           imageMemoryBarrierCount,
           a.P(a.structs(pImageMemoryBarriers, 72, 8, N.nw_VkImageMemoryBarrier, false)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5138,18 +4485,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[127] ?? d.t.resolve(127);
     if (f === null) return this.missing(127) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), query, flags);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), query, flags);
   }
 
   override vkCmdEndQuery(commandBuffer: number, queryPool: number, query: number): void {
@@ -5157,18 +4493,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[128] ?? d.t.resolve(128);
     if (f === null) return this.missing(128) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), query);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), query);
   }
 
   override vkCmdResetQueryPool(
@@ -5183,18 +4508,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[129] ?? d.t.resolve(129);
     if (f === null) return this.missing(129) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), firstQuery, queryCount);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), firstQuery, queryCount);
   }
 
   override vkCmdWriteTimestamp(
@@ -5209,18 +4523,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[130] ?? d.t.resolve(130);
     if (f === null) return this.missing(130) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, pipelineStage, this.hb(queryPool), query);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, pipelineStage, this.hb(queryPool), query);
   }
 
   override vkCmdCopyQueryPoolResults(
@@ -5248,27 +4551,16 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[131] ?? d.t.resolve(131);
     if (f === null) return this.missing(131) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(
-          d.hb,
-          this.hb(queryPool),
-          firstQuery,
-          queryCount,
-          this.hb(dstBuffer),
-          B(dstOffset),
-          B(stride),
-          flags,
-        );
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(
+      d.hb,
+      this.hb(queryPool),
+      firstQuery,
+      queryCount,
+      this.hb(dstBuffer),
+      B(dstOffset),
+      B(stride),
+      flags,
+    );
   }
 
   override vkCmdPushConstants(
@@ -5289,9 +4581,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, this.hb(layout), stageFlags, offset, size, a.P(a.blob(pValues)));
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(layout), stageFlags, offset, size, a.P(a.blob(pValues)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5312,13 +4602,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          a.P(a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo)),
-          contents,
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo)), contents);
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5331,18 +4615,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[134] ?? d.t.resolve(134);
     if (f === null) return this.missing(134) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, contents);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, contents);
   }
 
   override vkCmdEndRenderPass(commandBuffer: number): void {
@@ -5350,18 +4623,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[135] ?? d.t.resolve(135);
     if (f === null) return this.missing(135) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb);
   }
 
   override vkCmdExecuteCommands(
@@ -5379,9 +4641,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, commandBufferCount, a.P(a.handles(pCommandBuffers)));
-        const ok = true;
-        void ok;
+        f(d.hb, commandBufferCount, a.P(a.handles(pCommandBuffers)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5407,8 +4667,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           bindInfoCount,
           a.P(a.structs(pBindInfos, 40, 8, N.nw_VkBindBufferMemoryInfo, false)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5434,8 +4692,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           bindInfoCount,
           a.P(a.structs(pBindInfos, 40, 8, N.nw_VkBindImageMemoryInfo, false)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -5470,15 +4726,13 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pPeerMemoryFeatures !== null) {
           a.ws(q_pPeerMemoryFeatures, "u32", pPeerMemoryFeatures.value);
         }
-        const r = f(
+        f(
           d.hb,
           heapIndex,
           localDeviceIndex,
           remoteDeviceIndex,
           a.P(q_pPeerMemoryFeatures < 0 ? 0 : a.addr(q_pPeerMemoryFeatures)),
         );
-        const ok = true;
-        void ok;
         if (pPeerMemoryFeatures !== null) {
           pPeerMemoryFeatures.value = a.rs(q_pPeerMemoryFeatures, "u32") as any;
         }
@@ -5494,18 +4748,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[141] ?? d.t.resolve(141);
     if (f === null) return this.missing(141) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, deviceMask);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, deviceMask);
   }
 
   override vkCmdDispatchBase(
@@ -5531,26 +4774,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[142] ?? d.t.resolve(142);
     if (f === null) return this.missing(142) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(
-          d.hb,
-          baseGroupX,
-          baseGroupY,
-          baseGroupZ,
-          groupCountX,
-          groupCountY,
-          groupCountZ,
-        );
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, baseGroupX, baseGroupY, baseGroupZ, groupCountX, groupCountY, groupCountZ);
   }
 
   override vkEnumeratePhysicalDeviceGroups(
@@ -5594,8 +4818,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pPhysicalDeviceGroupCount < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupCount)),
           a.P(q_pPhysicalDeviceGroupProperties < 0 ? 0 : a.addr(q_pPhysicalDeviceGroupProperties)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pPhysicalDeviceGroupCount !== null) {
           pPhysicalDeviceGroupCount.value = a.rs(q_pPhysicalDeviceGroupCount, "u32") as any;
         }
@@ -5634,13 +4856,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 24, 8, N.nw_VkImageMemoryRequirementsInfo2)),
           a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -5670,13 +4890,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferMemoryRequirementsInfo2)),
           a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -5727,14 +4945,12 @@ export abstract class VulkanCommands extends NoopHandlers {
             );
           }
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 24, 8, N.nw_VkImageSparseMemoryRequirementsInfo2)),
           a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
           a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pSparseMemoryRequirementCount !== null) {
           pSparseMemoryRequirementCount.value = a.rs(q_pSparseMemoryRequirementCount, "u32") as any;
         }
@@ -5768,9 +4984,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pFeatures = pFeatures === null ? -1 : a.alloc(240, 8);
         if (pFeatures !== null) N.nwo_VkPhysicalDeviceFeatures2(a, q_pFeatures, pFeatures);
-        const r = f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pFeatures < 0 ? 0 : a.addr(q_pFeatures)));
         if (pFeatures !== null) N.nr_VkPhysicalDeviceFeatures2(a, q_pFeatures, pFeatures);
         return;
       } catch (e) {
@@ -5793,9 +5007,7 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pProperties = pProperties === null ? -1 : a.alloc(840, 8);
         if (pProperties !== null) N.nwo_VkPhysicalDeviceProperties2(a, q_pProperties, pProperties);
-        const r = f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
         if (pProperties !== null) N.nr_VkPhysicalDeviceProperties2(a, q_pProperties, pProperties);
         return;
       } catch (e) {
@@ -5823,9 +5035,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pFormatProperties !== null) {
           N.nwo_VkFormatProperties2(a, q_pFormatProperties, pFormatProperties);
         }
-        const r = f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, format, a.P(q_pFormatProperties < 0 ? 0 : a.addr(q_pFormatProperties)));
         if (pFormatProperties !== null) {
           N.nr_VkFormatProperties2(a, q_pFormatProperties, pFormatProperties);
         }
@@ -5864,8 +5074,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.struct(pImageFormatInfo, 40, 8, N.nw_VkPhysicalDeviceImageFormatInfo2)),
           a.P(q_pImageFormatProperties < 0 ? 0 : a.addr(q_pImageFormatProperties)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pImageFormatProperties !== null) {
           N.nr_VkImageFormatProperties2(a, q_pImageFormatProperties, pImageFormatProperties);
         }
@@ -5912,13 +5120,11 @@ export abstract class VulkanCommands extends NoopHandlers {
             );
           }
         }
-        const r = f(
+        f(
           d.hb,
           a.P(q_pQueueFamilyPropertyCount < 0 ? 0 : a.addr(q_pQueueFamilyPropertyCount)),
           a.P(q_pQueueFamilyProperties < 0 ? 0 : a.addr(q_pQueueFamilyProperties)),
         );
-        const ok = true;
-        void ok;
         if (pQueueFamilyPropertyCount !== null) {
           pQueueFamilyPropertyCount.value = a.rs(q_pQueueFamilyPropertyCount, "u32") as any;
         }
@@ -5956,9 +5162,7 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryProperties !== null) {
           N.nwo_VkPhysicalDeviceMemoryProperties2(a, q_pMemoryProperties, pMemoryProperties);
         }
-        const r = f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(q_pMemoryProperties < 0 ? 0 : a.addr(q_pMemoryProperties)));
         if (pMemoryProperties !== null) {
           N.nr_VkPhysicalDeviceMemoryProperties2(a, q_pMemoryProperties, pMemoryProperties);
         }
@@ -6000,14 +5204,12 @@ export abstract class VulkanCommands extends NoopHandlers {
             N.nwo_VkSparseImageFormatProperties2(a, q_pProperties + i * 40, pProperties![i]);
           }
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pFormatInfo, 40, 8, N.nw_VkPhysicalDeviceSparseImageFormatInfo2)),
           a.P(q_pPropertyCount < 0 ? 0 : a.addr(q_pPropertyCount)),
           a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)),
         );
-        const ok = true;
-        void ok;
         if (pPropertyCount !== null) pPropertyCount.value = a.rs(q_pPropertyCount, "u32") as any;
         if (q_pProperties >= 0) {
           for (let i = 0; i < pProperties!.length; i++) {
@@ -6026,18 +5228,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[154] ?? d.t.resolve(154);
     if (f === null) return this.missing(154) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(commandPool), flags);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(commandPool), flags);
   }
 
   override vkGetDeviceQueue2(
@@ -6060,7 +5251,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pQueue < 0 ? 0 : a.addr(q_pQueue)),
         );
         const ok = true;
-        void ok;
         if (pQueue !== null && ok) this.bind(4, pQueue, a.r64(q_pQueue), device, d);
         return;
       } catch (e) {
@@ -6098,7 +5288,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pYcbcrConversion < 0 ? 0 : a.addr(q_pYcbcrConversion)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pYcbcrConversion !== null && ok) {
           this.bind(1000156000, pYcbcrConversion, a.r64(q_pYcbcrConversion), device, d);
         }
@@ -6120,19 +5309,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[157] ?? d.t.resolve(157);
     if (f === null) return this.missing(157) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(ycbcrConversion), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(1000156000, ycbcrConversion);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(ycbcrConversion), 0n);
+    this.destroyed(1000156000, ycbcrConversion);
   }
 
   override vkCreateDescriptorUpdateTemplate(
@@ -6164,7 +5342,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pDescriptorUpdateTemplate < 0 ? 0 : a.addr(q_pDescriptorUpdateTemplate)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pDescriptorUpdateTemplate !== null && ok) {
           this.bind(
             1000085000,
@@ -6192,19 +5369,8 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[159] ?? d.t.resolve(159);
     if (f === null) return this.missing(159) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(descriptorUpdateTemplate), 0n);
-        const ok = true;
-        void ok;
-        this.destroyed(1000085000, descriptorUpdateTemplate);
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    f(d.hb, this.hb(descriptorUpdateTemplate), 0n);
+    this.destroyed(1000085000, descriptorUpdateTemplate);
   }
 
   override vkGetPhysicalDeviceExternalBufferProperties(
@@ -6236,13 +5402,11 @@ export abstract class VulkanCommands extends NoopHandlers {
             pExternalBufferProperties,
           );
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pExternalBufferInfo, 32, 8, N.nw_VkPhysicalDeviceExternalBufferInfo)),
           a.P(q_pExternalBufferProperties < 0 ? 0 : a.addr(q_pExternalBufferProperties)),
         );
-        const ok = true;
-        void ok;
         if (pExternalBufferProperties !== null) {
           N.nr_VkExternalBufferProperties(
             a,
@@ -6280,13 +5444,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pExternalFenceProperties !== null) {
           N.nwo_VkExternalFenceProperties(a, q_pExternalFenceProperties, pExternalFenceProperties);
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pExternalFenceInfo, 24, 8, N.nw_VkPhysicalDeviceExternalFenceInfo)),
           a.P(q_pExternalFenceProperties < 0 ? 0 : a.addr(q_pExternalFenceProperties)),
         );
-        const ok = true;
-        void ok;
         if (pExternalFenceProperties !== null) {
           N.nr_VkExternalFenceProperties(a, q_pExternalFenceProperties, pExternalFenceProperties);
         }
@@ -6326,13 +5488,11 @@ export abstract class VulkanCommands extends NoopHandlers {
             pExternalSemaphoreProperties,
           );
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pExternalSemaphoreInfo, 24, 8, N.nw_VkPhysicalDeviceExternalSemaphoreInfo)),
           a.P(q_pExternalSemaphoreProperties < 0 ? 0 : a.addr(q_pExternalSemaphoreProperties)),
         );
-        const ok = true;
-        void ok;
         if (pExternalSemaphoreProperties !== null) {
           N.nr_VkExternalSemaphoreProperties(
             a,
@@ -6362,13 +5522,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pSupport = pSupport === null ? -1 : a.alloc(24, 8);
         if (pSupport !== null) N.nwo_VkDescriptorSetLayoutSupport(a, q_pSupport, pSupport);
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pCreateInfo, 32, 8, N.nw_VkDescriptorSetLayoutCreateInfo)),
           a.P(q_pSupport < 0 ? 0 : a.addr(q_pSupport)),
         );
-        const ok = true;
-        void ok;
         if (pSupport !== null) N.nr_VkDescriptorSetLayoutSupport(a, q_pSupport, pSupport);
         return;
       } catch (e) {
@@ -6400,26 +5558,15 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[165] ?? d.t.resolve(165);
     if (f === null) return this.missing(165) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(
-          d.hb,
-          this.hb(buffer),
-          B(offset),
-          this.hb(countBuffer),
-          B(countBufferOffset),
-          maxDrawCount,
-          stride,
-        );
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(
+      d.hb,
+      this.hb(buffer),
+      B(offset),
+      this.hb(countBuffer),
+      B(countBufferOffset),
+      maxDrawCount,
+      stride,
+    );
   }
 
   override vkCmdDrawIndexedIndirectCount(
@@ -6445,26 +5592,15 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[166] ?? d.t.resolve(166);
     if (f === null) return this.missing(166) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(
-          d.hb,
-          this.hb(buffer),
-          B(offset),
-          this.hb(countBuffer),
-          B(countBufferOffset),
-          maxDrawCount,
-          stride,
-        );
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(
+      d.hb,
+      this.hb(buffer),
+      B(offset),
+      this.hb(countBuffer),
+      B(countBufferOffset),
+      maxDrawCount,
+      stride,
+    );
   }
 
   override vkCreateRenderPass2(
@@ -6491,7 +5627,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pRenderPass < 0 ? 0 : a.addr(q_pRenderPass)),
         );
         const ok = (r as number) >= 0;
-        void ok;
         if (pRenderPass !== null && ok) this.bind(18, pRenderPass, a.r64(q_pRenderPass), device, d);
         return r as any;
       } catch (e) {
@@ -6515,13 +5650,11 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pRenderPassBegin, 64, 8, N.nw_VkRenderPassBeginInfo)),
           a.P(a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6544,13 +5677,11 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pSubpassBeginInfo, 24, 8, N.nw_VkSubpassBeginInfo)),
           a.P(a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6570,9 +5701,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pSubpassEndInfo, 16, 8, N.nw_VkSubpassEndInfo)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6590,18 +5719,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(device);
     const f = d.t.fns[171] ?? d.t.resolve(171);
     if (f === null) return this.missing(171) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), firstQuery, queryCount);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), firstQuery, queryCount);
   }
 
   override vkGetSemaphoreCounterValue(
@@ -6620,8 +5738,6 @@ export abstract class VulkanCommands extends NoopHandlers {
         const q_pValue = pValue === null ? -1 : a.alloc(8);
         if (pValue !== null) a.ws(q_pValue, "u64", pValue.value);
         const r = f(d.hb, this.hb(semaphore), a.P(q_pValue < 0 ? 0 : a.addr(q_pValue)));
-        const ok = (r as number) >= 0;
-        void ok;
         if (pValue !== null) pValue.value = a.rs(q_pValue, "u64") as any;
         return r as any;
       } catch (e) {
@@ -6644,8 +5760,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pWaitInfo, 40, 8, N.nw_VkSemaphoreWaitInfo)), B(timeout));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6663,8 +5777,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pSignalInfo, 32, 8, N.nw_VkSemaphoreSignalInfo)));
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6682,8 +5794,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo)));
-        const ok = true;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6704,8 +5814,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkBufferDeviceAddressInfo)));
-        const ok = true;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6726,8 +5834,6 @@ export abstract class VulkanCommands extends NoopHandlers {
       a.reset();
       try {
         const r = f(d.hb, a.P(a.struct(pInfo, 24, 8, N.nw_VkDeviceMemoryOpaqueCaptureAddressInfo)));
-        const ok = true;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6760,7 +5866,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstBinding,
           bindingCount,
@@ -6768,8 +5874,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.scalars(pOffsets, "u64")),
           a.P(a.scalars(pSizes, "u64")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6800,15 +5904,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstCounterBuffer,
           counterBufferCount,
           a.P(a.handles(pCounterBuffers)),
           a.P(a.scalars(pCounterBufferOffsets, "u64")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6839,15 +5941,13 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstCounterBuffer,
           counterBufferCount,
           a.P(a.handles(pCounterBuffers)),
           a.P(a.scalars(pCounterBufferOffsets, "u64")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -6868,18 +5968,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[184] ?? d.t.resolve(184);
     if (f === null) return this.missing(184) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), query, flags, index);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), query, flags, index);
   }
 
   override vkCmdEndQueryIndexedEXT(
@@ -6892,18 +5981,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[185] ?? d.t.resolve(185);
     if (f === null) return this.missing(185) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(queryPool), query, index);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(queryPool), query, index);
   }
 
   override vkCmdDrawIndirectByteCountEXT(
@@ -6929,26 +6007,15 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[186] ?? d.t.resolve(186);
     if (f === null) return this.missing(186) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(
-          d.hb,
-          instanceCount,
-          firstInstance,
-          this.hb(counterBuffer),
-          B(counterBufferOffset),
-          counterOffset,
-          vertexStride,
-        );
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(
+      d.hb,
+      instanceCount,
+      firstInstance,
+      this.hb(counterBuffer),
+      B(counterBufferOffset),
+      counterOffset,
+      vertexStride,
+    );
   }
 
   override vkGetImageDrmFormatModifierPropertiesEXT(
@@ -6971,8 +6038,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           N.nwo_VkImageDrmFormatModifierPropertiesEXT(a, q_pProperties, pProperties);
         }
         const r = f(d.hb, this.hb(image), a.P(q_pProperties < 0 ? 0 : a.addr(q_pProperties)));
-        const ok = (r as number) >= 0;
-        void ok;
         if (pProperties !== null) {
           N.nr_VkImageDrmFormatModifierPropertiesEXT(a, q_pProperties, pProperties);
         }
@@ -6996,13 +6061,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          this.hb(event),
-          a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, this.hb(event), a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7015,18 +6074,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[202] ?? d.t.resolve(202);
     if (f === null) return this.missing(202) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(event), B(stageMask));
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(event), B(stageMask));
   }
 
   override vkCmdWaitEvents2(
@@ -7045,14 +6093,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           eventCount,
           a.P(a.handles(pEvents)),
           a.P(a.structs(pDependencyInfos, 64, 8, N.nw_VkDependencyInfo, false)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7072,9 +6118,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pDependencyInfo, 64, 8, N.nw_VkDependencyInfo)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7092,18 +6136,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[205] ?? d.t.resolve(205);
     if (f === null) return this.missing(205) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, B(stage), this.hb(queryPool), query);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, B(stage), this.hb(queryPool), query);
   }
 
   override vkQueueSubmit2(
@@ -7126,8 +6159,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.structs(pSubmits, 64, 8, N.nw_VkSubmitInfo2, false)),
           this.hb(fence),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         return r as any;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7147,9 +6178,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pCopyBufferInfo, 48, 8, N.nw_VkCopyBufferInfo2)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pCopyBufferInfo, 48, 8, N.nw_VkCopyBufferInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7166,9 +6195,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pCopyImageInfo, 56, 8, N.nw_VkCopyImageInfo2)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pCopyImageInfo, 56, 8, N.nw_VkCopyImageInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7188,12 +6215,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          a.P(a.struct(pCopyBufferToImageInfo, 48, 8, N.nw_VkCopyBufferToImageInfo2)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pCopyBufferToImageInfo, 48, 8, N.nw_VkCopyBufferToImageInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7213,12 +6235,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          a.P(a.struct(pCopyImageToBufferInfo, 56, 8, N.nw_VkCopyImageToBufferInfo2)),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pCopyImageToBufferInfo, 56, 8, N.nw_VkCopyImageToBufferInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7235,9 +6252,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pBlitImageInfo, 64, 8, N.nw_VkBlitImageInfo2)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pBlitImageInfo, 64, 8, N.nw_VkBlitImageInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7257,9 +6272,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pResolveImageInfo, 56, 8, N.nw_VkResolveImageInfo2)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pResolveImageInfo, 56, 8, N.nw_VkResolveImageInfo2)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7279,9 +6292,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, a.P(a.struct(pRenderingInfo, 72, 8, N.nw_VkRenderingInfo)));
-        const ok = true;
-        void ok;
+        f(d.hb, a.P(a.struct(pRenderingInfo, 72, 8, N.nw_VkRenderingInfo)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7294,18 +6305,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[214] ?? d.t.resolve(214);
     if (f === null) return this.missing(214) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb);
   }
 
   override vkCmdSetCullMode(commandBuffer: number, cullMode: number): void {
@@ -7313,18 +6313,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[215] ?? d.t.resolve(215);
     if (f === null) return this.missing(215) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, cullMode);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, cullMode);
   }
 
   override vkCmdSetFrontFace(commandBuffer: number, frontFace: number): void {
@@ -7332,18 +6321,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[216] ?? d.t.resolve(216);
     if (f === null) return this.missing(216) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, frontFace);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, frontFace);
   }
 
   override vkCmdSetPrimitiveTopology(commandBuffer: number, primitiveTopology: number): void {
@@ -7351,18 +6329,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[217] ?? d.t.resolve(217);
     if (f === null) return this.missing(217) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, primitiveTopology);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, primitiveTopology);
   }
 
   override vkCmdSetViewportWithCount(
@@ -7380,9 +6347,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, viewportCount, a.P(a.structs(pViewports, 24, 4, N.nw_VkViewport, true)));
-        const ok = true;
-        void ok;
+        f(d.hb, viewportCount, a.P(a.structs(pViewports, 24, 4, N.nw_VkViewport, true)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7403,9 +6368,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, scissorCount, a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)));
-        const ok = true;
-        void ok;
+        f(d.hb, scissorCount, a.P(a.structs(pScissors, 16, 4, N.nw_VkRect2D, true)));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7440,7 +6403,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstBinding,
           bindingCount,
@@ -7449,8 +6412,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(a.scalars(pSizes, "u64")),
           a.P(a.scalars(pStrides, "u64")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7463,18 +6424,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[221] ?? d.t.resolve(221);
     if (f === null) return this.missing(221) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthTestEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthTestEnable);
   }
 
   override vkCmdSetDepthWriteEnable(commandBuffer: number, depthWriteEnable: number): void {
@@ -7482,18 +6432,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[222] ?? d.t.resolve(222);
     if (f === null) return this.missing(222) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthWriteEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthWriteEnable);
   }
 
   override vkCmdSetDepthCompareOp(commandBuffer: number, depthCompareOp: number): void {
@@ -7501,18 +6440,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[223] ?? d.t.resolve(223);
     if (f === null) return this.missing(223) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthCompareOp);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthCompareOp);
   }
 
   override vkCmdSetDepthBoundsTestEnable(
@@ -7525,18 +6453,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[224] ?? d.t.resolve(224);
     if (f === null) return this.missing(224) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthBoundsTestEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthBoundsTestEnable);
   }
 
   override vkCmdSetStencilTestEnable(commandBuffer: number, stencilTestEnable: number): void {
@@ -7544,18 +6461,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[225] ?? d.t.resolve(225);
     if (f === null) return this.missing(225) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, stencilTestEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, stencilTestEnable);
   }
 
   override vkCmdSetStencilOp(
@@ -7579,18 +6485,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[226] ?? d.t.resolve(226);
     if (f === null) return this.missing(226) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, faceMask, failOp, passOp, depthFailOp, compareOp);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, faceMask, failOp, passOp, depthFailOp, compareOp);
   }
 
   override vkCmdSetRasterizerDiscardEnable(
@@ -7603,18 +6498,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[227] ?? d.t.resolve(227);
     if (f === null) return this.missing(227) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, rasterizerDiscardEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, rasterizerDiscardEnable);
   }
 
   override vkCmdSetDepthBiasEnable(commandBuffer: number, depthBiasEnable: number): void {
@@ -7622,18 +6506,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[228] ?? d.t.resolve(228);
     if (f === null) return this.missing(228) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthBiasEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthBiasEnable);
   }
 
   override vkCmdSetPrimitiveRestartEnable(
@@ -7646,18 +6519,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[229] ?? d.t.resolve(229);
     if (f === null) return this.missing(229) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, primitiveRestartEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, primitiveRestartEnable);
   }
 
   override vkGetDeviceBufferMemoryRequirements(
@@ -7679,13 +6541,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 24, 8, N.nw_VkDeviceBufferMemoryRequirements)),
           a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -7715,13 +6575,11 @@ export abstract class VulkanCommands extends NoopHandlers {
         if (pMemoryRequirements !== null) {
           N.nwo_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements)),
           a.P(q_pMemoryRequirements < 0 ? 0 : a.addr(q_pMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pMemoryRequirements !== null) {
           N.nr_VkMemoryRequirements2(a, q_pMemoryRequirements, pMemoryRequirements);
         }
@@ -7772,14 +6630,12 @@ export abstract class VulkanCommands extends NoopHandlers {
             );
           }
         }
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageMemoryRequirements)),
           a.P(q_pSparseMemoryRequirementCount < 0 ? 0 : a.addr(q_pSparseMemoryRequirementCount)),
           a.P(q_pSparseMemoryRequirements < 0 ? 0 : a.addr(q_pSparseMemoryRequirements)),
         );
-        const ok = true;
-        void ok;
         if (pSparseMemoryRequirementCount !== null) {
           pSparseMemoryRequirementCount.value = a.rs(q_pSparseMemoryRequirementCount, "u32") as any;
         }
@@ -7804,18 +6660,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[233] ?? d.t.resolve(233);
     if (f === null) return this.missing(233) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, patchControlPoints);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, patchControlPoints);
   }
 
   override vkCmdSetLogicOpEXT(commandBuffer: number, logicOp: number): void {
@@ -7823,18 +6668,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[234] ?? d.t.resolve(234);
     if (f === null) return this.missing(234) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, logicOp);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, logicOp);
   }
 
   override vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(
@@ -7866,8 +6700,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pTimeDomainCount < 0 ? 0 : a.addr(q_pTimeDomainCount)),
           a.P(q_pTimeDomains < 0 ? 0 : a.addr(q_pTimeDomains)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pTimeDomainCount !== null) {
           pTimeDomainCount.value = a.rs(q_pTimeDomainCount, "u32") as any;
         }
@@ -7918,8 +6750,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pTimestamps < 0 ? 0 : a.addr(q_pTimestamps)),
           a.P(q_pMaxDeviation < 0 ? 0 : a.addr(q_pMaxDeviation)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (q_pTimestamps >= 0) {
           for (let i = 0; i < pTimestamps!.length; i++) {
             (pTimestamps as any)[i] = a.rs(q_pTimestamps + i * 8, "u64");
@@ -7944,18 +6774,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[237] ?? d.t.resolve(237);
     if (f === null) return this.missing(237) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, lineStippleFactor, lineStipplePattern);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, lineStippleFactor, lineStipplePattern);
   }
 
   override vkCmdBeginConditionalRenderingEXT(
@@ -7972,12 +6791,10 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pConditionalRenderingBegin, 40, 8, N.nw_VkConditionalRenderingBeginInfoEXT)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -7990,18 +6807,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[241] ?? d.t.resolve(241);
     if (f === null) return this.missing(241) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb);
   }
 
   override vkCmdDrawMultiEXT(
@@ -8029,7 +6835,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           drawCount,
           a.P(a.structs(pVertexInfo, 8, 4, N.nw_VkMultiDrawInfoEXT, true)),
@@ -8037,8 +6843,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           firstInstance,
           stride,
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8073,7 +6877,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           drawCount,
           a.P(a.structs(pIndexInfo, 12, 4, N.nw_VkMultiDrawIndexedInfoEXT, true)),
@@ -8082,8 +6886,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           stride,
           a.P(pVertexOffset == null ? 0 : a.scalars([pVertexOffset], "i32")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8116,7 +6918,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           pipelineBindPoint,
           this.hb(layout),
@@ -8124,8 +6926,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           descriptorWriteCount,
           a.P(a.structs(pDescriptorWrites, 64, 8, N.nw_VkWriteDescriptorSet, false)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8148,9 +6948,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, attachmentCount, a.P(a.scalars(pColorWriteEnables, "u32")));
-        const ok = true;
-        void ok;
+        f(d.hb, attachmentCount, a.P(a.scalars(pColorWriteEnables, "u32")));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8181,7 +6979,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           vertexBindingDescriptionCount,
           a.P(
@@ -8204,8 +7002,6 @@ export abstract class VulkanCommands extends NoopHandlers {
             ),
           ),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8218,18 +7014,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[256] ?? d.t.resolve(256);
     if (f === null) return this.missing(256) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, domainOrigin);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, domainOrigin);
   }
 
   override vkCmdSetDepthClampEnableEXT(commandBuffer: number, depthClampEnable: number): void {
@@ -8237,18 +7022,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[257] ?? d.t.resolve(257);
     if (f === null) return this.missing(257) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthClampEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthClampEnable);
   }
 
   override vkCmdSetPolygonModeEXT(commandBuffer: number, polygonMode: number): void {
@@ -8256,18 +7030,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[258] ?? d.t.resolve(258);
     if (f === null) return this.missing(258) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, polygonMode);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, polygonMode);
   }
 
   override vkCmdSetRasterizationSamplesEXT(
@@ -8280,18 +7043,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[259] ?? d.t.resolve(259);
     if (f === null) return this.missing(259) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, rasterizationSamples);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, rasterizationSamples);
   }
 
   override vkCmdSetSampleMaskEXT(
@@ -8307,9 +7059,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(d.hb, samples, a.P(a.scalars(pSampleMask, "u32")));
-        const ok = true;
-        void ok;
+        f(d.hb, samples, a.P(a.scalars(pSampleMask, "u32")));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8327,18 +7077,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[261] ?? d.t.resolve(261);
     if (f === null) return this.missing(261) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, alphaToCoverageEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, alphaToCoverageEnable);
   }
 
   override vkCmdSetAlphaToOneEnableEXT(commandBuffer: number, alphaToOneEnable: number): void {
@@ -8346,18 +7085,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[262] ?? d.t.resolve(262);
     if (f === null) return this.missing(262) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, alphaToOneEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, alphaToOneEnable);
   }
 
   override vkCmdSetLogicOpEnableEXT(commandBuffer: number, logicOpEnable: number): void {
@@ -8365,18 +7093,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[263] ?? d.t.resolve(263);
     if (f === null) return this.missing(263) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, logicOpEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, logicOpEnable);
   }
 
   override vkCmdSetColorBlendEnableEXT(
@@ -8400,14 +7117,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          firstAttachment,
-          attachmentCount,
-          a.P(a.scalars(pColorBlendEnables, "u32")),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, firstAttachment, attachmentCount, a.P(a.scalars(pColorBlendEnables, "u32")));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8436,14 +7146,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstAttachment,
           attachmentCount,
           a.P(a.structs(pColorBlendEquations, 24, 4, N.nw_VkColorBlendEquationEXT, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8472,14 +7180,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
-          d.hb,
-          firstAttachment,
-          attachmentCount,
-          a.P(a.scalars(pColorWriteMasks, "u32")),
-        );
-        const ok = true;
-        void ok;
+        f(d.hb, firstAttachment, attachmentCount, a.P(a.scalars(pColorWriteMasks, "u32")));
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8497,18 +7198,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[267] ?? d.t.resolve(267);
     if (f === null) return this.missing(267) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, rasterizationStream);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, rasterizationStream);
   }
 
   override vkCmdSetConservativeRasterizationModeEXT(
@@ -8524,18 +7214,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[268] ?? d.t.resolve(268);
     if (f === null) return this.missing(268) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, conservativeRasterizationMode);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, conservativeRasterizationMode);
   }
 
   override vkCmdSetExtraPrimitiveOverestimationSizeEXT(
@@ -8551,18 +7230,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[269] ?? d.t.resolve(269);
     if (f === null) return this.missing(269) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, extraPrimitiveOverestimationSize);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, extraPrimitiveOverestimationSize);
   }
 
   override vkCmdSetDepthClipEnableEXT(commandBuffer: number, depthClipEnable: number): void {
@@ -8570,18 +7238,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[270] ?? d.t.resolve(270);
     if (f === null) return this.missing(270) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, depthClipEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, depthClipEnable);
   }
 
   override vkCmdSetSampleLocationsEnableEXT(
@@ -8594,18 +7251,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[271] ?? d.t.resolve(271);
     if (f === null) return this.missing(271) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, sampleLocationsEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, sampleLocationsEnable);
   }
 
   override vkCmdSetColorBlendAdvancedEXT(
@@ -8629,14 +7275,12 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           firstAttachment,
           attachmentCount,
           a.P(a.structs(pColorBlendAdvanced, 20, 4, N.nw_VkColorBlendAdvancedEXT, true)),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8654,18 +7298,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[273] ?? d.t.resolve(273);
     if (f === null) return this.missing(273) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, provokingVertexMode);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, provokingVertexMode);
   }
 
   override vkCmdSetLineRasterizationModeEXT(
@@ -8678,18 +7311,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[274] ?? d.t.resolve(274);
     if (f === null) return this.missing(274) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, lineRasterizationMode);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, lineRasterizationMode);
   }
 
   override vkCmdSetLineStippleEnableEXT(commandBuffer: number, stippledLineEnable: number): void {
@@ -8697,18 +7319,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[275] ?? d.t.resolve(275);
     if (f === null) return this.missing(275) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, stippledLineEnable);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, stippledLineEnable);
   }
 
   override vkCmdSetDepthClipNegativeOneToOneEXT(
@@ -8721,18 +7332,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[276] ?? d.t.resolve(276);
     if (f === null) return this.missing(276) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, negativeOneToOne);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, negativeOneToOne);
   }
 
   override vkGetPhysicalDeviceFragmentShadingRatesKHR(
@@ -8776,8 +7376,6 @@ export abstract class VulkanCommands extends NoopHandlers {
           a.P(q_pFragmentShadingRateCount < 0 ? 0 : a.addr(q_pFragmentShadingRateCount)),
           a.P(q_pFragmentShadingRates < 0 ? 0 : a.addr(q_pFragmentShadingRates)),
         );
-        const ok = (r as number) >= 0;
-        void ok;
         if (pFragmentShadingRateCount !== null) {
           pFragmentShadingRateCount.value = a.rs(q_pFragmentShadingRateCount, "u32") as any;
         }
@@ -8812,13 +7410,11 @@ export abstract class VulkanCommands extends NoopHandlers {
     for (;;) {
       a.reset();
       try {
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pFragmentSize, 8, 4, N.nw_VkExtent2D)),
           a.P(a.scalars(combinerOps, "i32")),
         );
-        const ok = true;
-        void ok;
         return;
       } catch (e) {
         if (e !== ARENA_FULL || !a.grow()) throw e;
@@ -8839,18 +7435,7 @@ export abstract class VulkanCommands extends NoopHandlers {
     const d = this.disp(commandBuffer);
     const f = d.t.fns[279] ?? d.t.resolve(279);
     if (f === null) return this.missing(279) as any;
-    const a = this.arena;
-    for (;;) {
-      a.reset();
-      try {
-        const r = f(d.hb, this.hb(buffer), B(offset), B(size), indexType);
-        const ok = true;
-        void ok;
-        return;
-      } catch (e) {
-        if (e !== ARENA_FULL || !a.grow()) throw e;
-      }
-    }
+    return f(d.hb, this.hb(buffer), B(offset), B(size), indexType);
   }
 
   override vkGetRenderingAreaGranularityKHR(
@@ -8870,13 +7455,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pGranularity = pGranularity === null ? -1 : a.alloc(8, 4);
         if (pGranularity !== null) N.nwo_VkExtent2D(a, q_pGranularity, pGranularity);
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pRenderingAreaInfo, 40, 8, N.nw_VkRenderingAreaInfoKHR)),
           a.P(q_pGranularity < 0 ? 0 : a.addr(q_pGranularity)),
         );
-        const ok = true;
-        void ok;
         if (pGranularity !== null) N.nr_VkExtent2D(a, q_pGranularity, pGranularity);
         return;
       } catch (e) {
@@ -8900,13 +7483,11 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pLayout = pLayout === null ? -1 : a.alloc(56, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
-        const r = f(
+        f(
           d.hb,
           a.P(a.struct(pInfo, 32, 8, N.nw_VkDeviceImageSubresourceInfoKHR)),
           a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
-        const ok = true;
-        void ok;
         if (pLayout !== null) N.nr_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
         return;
       } catch (e) {
@@ -8933,14 +7514,12 @@ export abstract class VulkanCommands extends NoopHandlers {
       try {
         const q_pLayout = pLayout === null ? -1 : a.alloc(56, 8);
         if (pLayout !== null) N.nwo_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
-        const r = f(
+        f(
           d.hb,
           this.hb(image),
           a.P(a.struct(pSubresource, 32, 8, N.nw_VkImageSubresource2KHR)),
           a.P(q_pLayout < 0 ? 0 : a.addr(q_pLayout)),
         );
-        const ok = true;
-        void ok;
         if (pLayout !== null) N.nr_VkSubresourceLayout2KHR(a, q_pLayout, pLayout);
         return;
       } catch (e) {
