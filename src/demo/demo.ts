@@ -86,10 +86,12 @@ export async function demoMain(_args: string[]): Promise<number> {
     await vtest.stop();
   }
   const code = run.code;
+  const log = vtest.log(); // the server has stopped: its log is complete
+  const lines = log.split("\n");
   console.log("4. the render-protocol exchange Vesper served, step by step:\n");
   let n = 0;
   const counts = new Map<string, number>();
-  for (const line of vtest.log().split("\n")) {
+  for (const line of lines) {
     for (const [re, say] of STEPS) {
       const m = line.match(re);
       if (!m) continue;
@@ -99,7 +101,7 @@ export async function demoMain(_args: string[]): Promise<number> {
       else if (counts.get(key) === 4) console.log(`       (more of the same follow)`);
     }
   }
-  const errors = vtest.log().split("\n").filter((l) => /vesper\[\d+\].* (ERROR|WARN) /.test(l));
+  const errors = lines.filter((l) => /vesper\[\d+\].* (ERROR|WARN) /.test(l));
   console.log(`\n   Vesper log: ${errors.length} errors/warnings`);
   errors.forEach((l) => console.log(`     ${l}`));
   if (code === 0) {
@@ -112,7 +114,7 @@ export async function demoMain(_args: string[]): Promise<number> {
       }`,
     );
   }
-  console.log(`   ${await vesperStats(vtest.log(), `${root}${captureDir}`)}`);
+  console.log(`   ${await vesperStats(log, `${root}${captureDir}`)}`);
   Deno.removeSync(`${root}${captureDir}`, { recursive: true });
   console.log(
     `   Vesper processes left behind: ${processesMatching(VESPER_CMDLINE).length}`,

@@ -423,7 +423,7 @@ export class Gpu2D {
     s.rect = r;
     // QEMU makes a new, blank surface for every SCANOUT message: only send
     // one when the size changes, and repaint it fully on the next flush.
-    if (s.shownW !== r.w || s.shownH !== r.h) this.#announce(s);
+    this.#ensureSurface(s);
     this.#emit({
       kind: "command",
       cmd: "SET_SCANOUT",
@@ -433,8 +433,12 @@ export class Gpu2D {
     });
   }
 
-  /** Sends SCANOUT for `s`'s current rect; the next flush repaints it fully. */
-  #announce(s: Scanout): void {
+  /**
+   * Sends SCANOUT for `s`'s current rect unless the display already shows that
+   * size; the next flush then repaints it fully.
+   */
+  #ensureSurface(s: Scanout): void {
+    if (s.shownW === s.rect.w && s.shownH === s.rect.h) return;
     const disp = this.display;
     if (!disp || disp.closed) return;
     s.shownW = s.rect.w;
@@ -516,11 +520,9 @@ export class Gpu2D {
     });
     for (const s of this.scanouts) {
       if (s.resourceId !== id) continue;
-      if (s.shownW !== s.rect.w || s.shownH !== s.rect.h) {
-        // This display connection has no surface for the scanout yet (QEMU
-        // handed us a new display socket): make one, and paint all of it.
-        this.#announce(s);
-      }
+      // A display connection QEMU handed over anew has no surface for the
+      // scanout yet: make one, and paint all of it.
+      this.#ensureSurface(s);
       let d = G.intersect(r, s.rect);
       if (s.needsFull) d = s.rect;
       if (!d) continue;

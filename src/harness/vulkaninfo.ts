@@ -276,27 +276,24 @@ function readProc(pid: number): Proc | null {
   }
 }
 
-function allProcs(): Proc[] {
-  const out: Proc[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const p = readProc(Number(e.name));
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** Live (non-zombie) processes whose environment holds `KEY=value`. */
+/**
+ * Live (non-zombie) processes whose environment holds `KEY=value`: the
+ * environment is looked at first, and stat/cmdline read only for those.
+ */
 export function processesWithEnv(key: string, value: string): Proc[] {
   const want = `${key}=${value}`;
-  return allProcs().filter((p) => {
-    if (p.state === "Z" || p.pid === Deno.pid) return false;
+  const out: Proc[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
     try {
-      return Deno.readTextFileSync(`/proc/${p.pid}/environ`).split("\0").includes(want);
+      if (!Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0").includes(want)) continue;
     } catch {
-      return false;
+      continue; // gone, or not ours to read
     }
-  });
+    const p = readProc(Number(e.name));
+    if (p && p.state !== "Z") out.push(p);
+  }
+  return out;
 }
 
 /** Open fds of `pid`. */

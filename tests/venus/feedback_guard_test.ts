@@ -27,7 +27,7 @@ function setup() {
 /** Records Mesa's feedback command: copy 8 bytes src slot → dst slot. */
 function recordFeedback(guard: FeedbackGuard, srcOff: number, dstOff: number) {
   guard.resetCommandBuffer(CMD);
-  guard.copyBuffer(CMD, SRC_BUF, DST_BUF, 1, { srcOffset: srcOff, dstOffset: dstOff, size: 8 });
+  guard.copyBuffer(CMD, SRC_BUF, DST_BUF, [{ srcOffset: srcOff, dstOffset: dstOff, size: 8 }]);
 }
 
 Deno.test("feedback guard: a signal waits for the guest's slot write, then runs", () => {
@@ -70,8 +70,8 @@ Deno.test("feedback guard: nothing is learned from what is not a feedback copy",
     // a semaphore never seen in a submission: signals run at once
     assert(guard.signalReady(SEM2, 9, 0));
     // a copy of 16 bytes, a copy into an unbound buffer: not feedback
-    guard.copyBuffer(CMD, SRC_BUF, DST_BUF, 1, { srcOffset: 256, dstOffset: 128, size: 16 });
-    guard.copyBuffer(CMD, SRC_BUF, OTHER_BUF, 1, { srcOffset: 256, dstOffset: 128, size: 8 });
+    guard.copyBuffer(CMD, SRC_BUF, DST_BUF, [{ srcOffset: 256, dstOffset: 128, size: 16 }]);
+    guard.copyBuffer(CMD, SRC_BUF, OTHER_BUF, [{ srcOffset: 256, dstOffset: 128, size: 8 }]);
     view.setBigUint64(256, 4n, true);
     guard.submitBatch([CMD], [{ semaphore: SEM, value: 4n }]);
     assert(guard.signalReady(SEM, 1, 0));
@@ -97,7 +97,7 @@ Deno.test("feedback guard: freed memory or a slot past its end is never read", (
   const { table, guard, view } = setup();
   try {
     guard.resetCommandBuffer(CMD);
-    guard.copyBuffer(CMD, SRC_BUF, DST_BUF, 1, { srcOffset: 256, dstOffset: 4092, size: 8 });
+    guard.copyBuffer(CMD, SRC_BUF, DST_BUF, [{ srcOffset: 256, dstOffset: 4092, size: 8 }]);
     view.setBigUint64(256, 2n, true);
     guard.submitBatch([CMD], [{ semaphore: SEM, value: 2n }]);
     assert(guard.signalReady(SEM, 1, 0), "slot straddling the end of the memory");

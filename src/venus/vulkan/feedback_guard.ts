@@ -27,6 +27,7 @@
  */
 import type { Logger } from "../../log.ts";
 import type { HostMemoryTable } from "./host_memory.ts";
+import { B } from "./arena.ts";
 
 /** longest a guest vkSignalSemaphore is held back waiting for the slot write */
 export const GRACE_MS = 100;
@@ -41,7 +42,12 @@ interface FeedbackCopy {
   dst: Slot;
 }
 
-const u64 = (v: number | bigint): bigint => typeof v === "bigint" ? v : BigInt(v);
+/** what a copy region must tell (VkBufferCopy) */
+interface CopyRegion {
+  srcOffset: number | bigint;
+  dstOffset: number | bigint;
+  size: number | bigint;
+}
 
 export class FeedbackGuard {
   /** buffer id → the memory it is bound to */
@@ -85,14 +91,15 @@ export class FeedbackGuard {
     cmd: number,
     src: number,
     dst: number,
-    regionCount: number,
-    region:
-      | { srcOffset: number | bigint; dstOffset: number | bigint; size: number | bigint }
-      | null,
+    regions: { readonly length: number; at(i: number): CopyRegion | undefined } | null,
   ): void {
-    if (regionCount !== 1 || !region || u64(region.size) !== 8n) return;
+    if (!regions || regions.length !== 1) return;
+    // the bindings first: most copies are not between mapped buffers, and
+    // they need not decode their region
     const s = this.#bindings.get(src), d = this.#bindings.get(dst);
     if (!s || !d) return;
+    const region = regions.at(0);
+    if (!region || B(region.size) !== 8n) return;
     let list = this.#copies.get(cmd);
     if (!list) this.#copies.set(cmd, list = []);
     list.push({
@@ -137,7 +144,7 @@ export class FeedbackGuard {
     const slot = this.#slots.get(sem);
     if (!slot) return true;
     const cur = this.#read(slot);
-    if (cur === null || cur >= u64(value)) {
+    if (cur === null || cur >= B(value)) {
       if (this.#held.delete(sem)) {
         this.log?.debug(
           `${this.name}: vkSignalSemaphore ${sem}: held until the guest wrote its feedback slot`,

@@ -554,9 +554,7 @@ export abstract class VulkanHandlers extends VulkanCommands {
     regionCount: number,
     pRegions: Span<VkBufferCopy> | null,
   ): void {
-    if (regionCount === 1 && pRegions !== null) {
-      this.vk.feedback.copyBuffer(commandBuffer, srcBuffer, dstBuffer, 1, pRegions.at(0));
-    }
+    this.vk.feedback.copyBuffer(commandBuffer, srcBuffer, dstBuffer, pRegions);
     super.vkCmdCopyBuffer(commandBuffer, srcBuffer, dstBuffer, regionCount, pRegions);
   }
 
