@@ -22,7 +22,14 @@
  * only when their sources changed.
  */
 import { parseArgs } from "node:util";
-import { C_SERVER, ensureChroot, inChroot, LVP_ICD, REPO } from "../src/harness/chroot.ts";
+import {
+  buildInChroot,
+  C_SERVER,
+  ensureChroot,
+  inChroot,
+  LVP_ICD,
+  REPO,
+} from "../src/harness/chroot.ts";
 import { runVenusClient, startVtest, type VtestServer } from "../src/harness/vtest.ts";
 import { NO_FEEDBACK as NO_FEEDBACK_FLAGS, VESPER } from "../src/harness/workloads.ts";
 
@@ -208,55 +215,14 @@ async function run(argv: string[]): Promise<{ code: number; out: string }> {
   return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
 }
 
-/** Builds the workload programs in the chroot when their sources changed. */
-async function build(root: string): Promise<void> {
-  const files: string[] = [];
-  for (const dir of [SRC, `${SRC}/shaders`]) {
-    for (const e of Deno.readDirSync(dir)) if (e.isFile) files.push(`${dir}/${e.name}`);
+/** Builds the bench programs in the chroot when their sources changed (or on --rebuild). */
+function build(root: string): Promise<void> {
+  if (opts.rebuild) {
+    try {
+      Deno.removeSync(`${BUILD}/.stamp`);
+    } catch { /* never built */ }
   }
-  files.sort();
-  const shaders = files.filter((f) => f.startsWith(`${SRC}/shaders/`));
-  const programs = files.filter((f) => f.endsWith(".c"));
-  // fill.comp → fill_comp.h declaring `fill_comp`
-  const shaderCmds = shaders.map((f) => {
-    const name = f.slice(f.lastIndexOf("/") + 1).replace(/\W/g, "_");
-    return `glslangValidator -V --vn ${name} -o build/${name}.h shaders/${
-      f.slice(f.lastIndexOf("/") + 1)
-    } >/dev/null`;
-  });
-  const ccCmds = programs.map((f) => {
-    const base = f.slice(f.lastIndexOf("/") + 1, -2);
-    return `gcc -O2 -Wall -Wextra -Werror -Ibuild -o build/${base} ${base}.c -lvulkan`;
-  });
-  const script = ["set -e", `cd ${SRC}`, "mkdir -p build", ...shaderCmds, ...ccCmds].join("\n");
-  const h = new Uint8Array(
-    await crypto.subtle.digest(
-      "SHA-256",
-      new TextEncoder().encode(
-        script + files.map((f) => `\n${f}\n${Deno.readTextFileSync(f)}`).join(""),
-      ),
-    ),
-  );
-  const stamp = Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
-  const have = (() => {
-    try {
-      return Deno.readTextFileSync(`${BUILD}/.stamp`).trim();
-    } catch {
-      return "";
-    }
-  })();
-  const binsThere = programs.every((f) => {
-    try {
-      return Deno.statSync(`${BUILD}/${f.slice(f.lastIndexOf("/") + 1, -2)}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-  if (!opts.rebuild && have === stamp && binsThere) return;
-  console.error("building bench/workloads in the chroot");
-  const r = await run(inChroot(root, ["/bin/sh", "-c", script]));
-  if (r.code !== 0) throw new Error(`building the workloads failed:\n${r.out}`);
-  Deno.writeTextFileSync(`${BUILD}/.stamp`, stamp + "\n");
+  return buildInChroot(root, SRC, BUILD);
 }
 
 /** The JSON line of a workload's output, or why there is none. */

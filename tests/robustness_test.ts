@@ -52,7 +52,14 @@ import {
   VESPER,
   vesperSpec,
 } from "./support/render_client.ts";
-import { ensureChroot, inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "../src/harness/chroot.ts";
+import {
+  buildInChroot,
+  ensureChroot,
+  inChroot,
+  LVP_ICD,
+  REPO,
+  VIRTIO_ICD,
+} from "../src/harness/chroot.ts";
 import { startVtest, type VtestServer, waitFor } from "../src/harness/vtest.ts";
 import { fdCount, type Proc, processesWithEnv } from "../src/harness/vulkaninfo.ts";
 import { Mapping } from "../ffi/mmap.ts";
@@ -68,7 +75,7 @@ const root = await ensureChroot();
 const MODES = ["process", "thread"] as const;
 type Mode = typeof MODES[number];
 
-/** Where build.sh puts the programs: inside the chroot, outside the repository. */
+/** Where the programs are built: inside the chroot, outside the repository. */
 const BUILD = "/tmp/vesper-robustness";
 const TAG_KEY = "VESPER_ROBUST_TAG";
 /** how long a client's render server and workers may take to go */
@@ -78,14 +85,7 @@ const CRASH = /Uncaught|panicked|Segmentation fault|SIGSEGV|core dumped|RangeErr
 
 let built: Promise<void> | undefined;
 function buildPrograms(): Promise<void> {
-  built ??= (async () => {
-    const argv = inChroot(root!, ["/bin/sh", `${REPO}/tests/robustness/build.sh`, BUILD]);
-    const out = await new Deno.Command(argv[0], { args: argv.slice(1), stderr: "piped" }).output();
-    if (!out.success) {
-      throw new Error(`building tests/robustness failed:\n${new TextDecoder().decode(out.stderr)}`);
-    }
-  })();
-  return built;
+  return built ??= buildInChroot(root!, `${REPO}/tests/robustness`, BUILD);
 }
 
 // ---------------------------------------------------------------------------

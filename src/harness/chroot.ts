@@ -53,3 +53,22 @@ export function inChroot(root: string, argv: string[], env: Record<string, strin
     .map(([k, v]) => `${k}=${v}`);
   return ["/usr/sbin/chroot", root, "/usr/bin/env", "-i", ...envArgs, ...argv];
 }
+
+/**
+ * Builds the Vulkan C programs of `src` into `out` inside the chroot
+ * (tools/build-c.sh: only when a source changed since the last build).
+ * Both are paths inside the chroot (the repository is mounted at its own
+ * path there). Throws with the compiler's output when the build fails.
+ */
+export async function buildInChroot(root: string, src: string, out: string): Promise<void> {
+  const argv = inChroot(root, ["/bin/sh", `${REPO}/tools/build-c.sh`, src, out]);
+  const r = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    const dec = new TextDecoder();
+    throw new Error(`building ${src} failed:\n${dec.decode(r.stdout)}${dec.decode(r.stderr)}`);
+  }
+}

@@ -5,14 +5,14 @@
  * virgl_test_server and Vesper, in either worker mode. A workload prints its
  * results as "RESULT ..." lines that must not depend on the path it ran on.
  */
-import { C_SERVER, inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "./chroot.ts";
+import { buildInChroot, C_SERVER, inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "./chroot.ts";
 import { startVtest, type VtestServer } from "./vtest.ts";
 
 /** Whether the Vesper runs of the workloads are on (unless VESPER_VK_WORKLOADS=0). */
 export const VESPER_VK_WORKLOADS: boolean = Deno.env.get("VESPER_VK_WORKLOADS") !== "0";
 
 export const WORKLOADS_SRC = `${REPO}/tests/workloads`;
-/** Where build.sh puts the programs (gitignored); the same path inside the chroot. */
+/** Where the programs are built (gitignored); the same path inside the chroot. */
 export const WORKLOADS_BUILD = `${WORKLOADS_SRC}/build`;
 export const VESPER = `${REPO}/bin/vesper`;
 
@@ -32,23 +32,9 @@ export function workloadNames(): string[] {
     .sort();
 }
 
-/**
- * Builds every workload inside the chroot (tests/workloads/build.sh: only
- * when a source changed since the last build).
- */
-export async function buildWorkloads(root: string): Promise<void> {
-  const argv = inChroot(root, ["/bin/sh", `${WORKLOADS_SRC}/build.sh`, WORKLOADS_BUILD]);
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const dec = new TextDecoder();
-    throw new Error(
-      `building the workloads failed:\n${dec.decode(out.stdout)}${dec.decode(out.stderr)}`,
-    );
-  }
+/** Builds every workload inside the chroot (only when a source changed since the last build). */
+export function buildWorkloads(root: string): Promise<void> {
+  return buildInChroot(root, WORKLOADS_SRC, WORKLOADS_BUILD);
 }
 
 /** Where a workload runs. */
