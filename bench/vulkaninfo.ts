@@ -16,8 +16,8 @@
  * A configuration whose run fails is reported as failed, the rest go on.
  */
 import { parseArgs } from "node:util";
-import { ensureChroot, LVP_ICD, VIRTIO_ICD } from "../src/harness/chroot.ts";
-import { startVtest, type VtestServer } from "../src/harness/vtest.ts";
+import { ensureChroot, LVP_ICD } from "../src/harness/chroot.ts";
+import { startVtest, venusClientEnv, type VtestServer } from "../src/harness/vtest.ts";
 import {
   C_REFERENCE,
   type ServerConfig,
@@ -63,12 +63,7 @@ const configs: Config[] = [
 
 function envOf(c: Config): Record<string, string> {
   if (!c.vtest) return { VK_ICD_FILENAMES: LVP_ICD, XDG_RUNTIME_DIR: "/run/xdg" };
-  return {
-    VK_ICD_FILENAMES: VIRTIO_ICD,
-    VN_DEBUG: "vtest",
-    VTEST_SOCKET_NAME: c.vtest.socketPath,
-    XDG_RUNTIME_DIR: "/run/xdg",
-  };
+  return venusClientEnv(c.vtest);
 }
 
 async function once(c: Config): Promise<number | null> {

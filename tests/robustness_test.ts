@@ -52,15 +52,8 @@ import {
   VESPER,
   vesperSpec,
 } from "./support/render_client.ts";
-import {
-  buildInChroot,
-  ensureChroot,
-  inChroot,
-  LVP_ICD,
-  REPO,
-  VIRTIO_ICD,
-} from "../src/harness/chroot.ts";
-import { startVtest, type VtestServer, waitFor } from "../src/harness/vtest.ts";
+import { buildInChroot, ensureChroot, inChroot, LVP_ICD, REPO } from "../src/harness/chroot.ts";
+import { startVtest, venusClientEnv, type VtestServer, waitFor } from "../src/harness/vtest.ts";
 import { fdCount, type Proc, processesWithEnv } from "../src/harness/vulkaninfo.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import type { OwnedFd } from "../ffi/fd.ts";
@@ -187,10 +180,7 @@ class Chain {
   client(argv: string[], env: Record<string, string> = {}, timeoutS = 120): Client {
     return new Client(argv, {
       ...env,
-      VK_ICD_FILENAMES: VIRTIO_ICD,
-      VN_DEBUG: "vtest",
-      VTEST_SOCKET_NAME: this.vtest.socketPath,
-      XDG_RUNTIME_DIR: "/run/xdg",
+      ...venusClientEnv(this.vtest),
       VESPER_ROBUST_CLIENT: `${this.tag}-${this.#clientSerial++}`,
     }, timeoutS);
   }

@@ -78,6 +78,16 @@ export async function startVtest(
   };
 }
 
+/** The environment of a Vulkan client on Mesa venus talking to `vtest`. */
+export function venusClientEnv(vtest: { socketPath: string }): Record<string, string> {
+  return {
+    VK_ICD_FILENAMES: VIRTIO_ICD,
+    VN_DEBUG: "vtest",
+    VTEST_SOCKET_NAME: vtest.socketPath,
+    XDG_RUNTIME_DIR: "/run/xdg",
+  };
+}
+
 export interface ClientRun {
   code: number;
   timedOut: boolean;
@@ -94,10 +104,7 @@ export async function runVenusClient(
   env: Record<string, string> = {},
 ): Promise<ClientRun> {
   const cmd = inChroot(root, ["timeout", "-s", "KILL", String(timeoutS), ...argv], {
-    VK_ICD_FILENAMES: VIRTIO_ICD,
-    VN_DEBUG: "vtest",
-    VTEST_SOCKET_NAME: vtest.socketPath,
-    XDG_RUNTIME_DIR: "/run/xdg",
+    ...venusClientEnv(vtest),
     ...env,
   });
   const out = await new Deno.Command(cmd[0], {

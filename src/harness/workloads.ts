@@ -5,8 +5,8 @@
  * virgl_test_server and Vesper, in either worker mode. A workload prints its
  * results as "RESULT ..." lines that must not depend on the path it ran on.
  */
-import { buildInChroot, C_SERVER, inChroot, LVP_ICD, REPO, VIRTIO_ICD } from "./chroot.ts";
-import { startVtest, type VtestServer } from "./vtest.ts";
+import { buildInChroot, C_SERVER, inChroot, LVP_ICD, REPO } from "./chroot.ts";
+import { startVtest, venusClientEnv, type VtestServer } from "./vtest.ts";
 
 /** Whether the Vesper runs of the workloads are on (unless VESPER_VK_WORKLOADS=0). */
 export const VESPER_VK_WORKLOADS: boolean = Deno.env.get("VESPER_VK_WORKLOADS") !== "0";
@@ -104,13 +104,7 @@ export async function runWorkload(
     : { ...opts.serverEnv };
   const vtest = await startVtest(root, server, serverEnv);
   try {
-    const env: Record<string, string> = {
-      VK_ICD_FILENAMES: VIRTIO_ICD,
-      VN_DEBUG: "vtest",
-      VTEST_SOCKET_NAME: vtest.socketPath,
-      XDG_RUNTIME_DIR: "/run/xdg",
-      ...opts.env,
-    };
+    const env: Record<string, string> = { ...venusClientEnv(vtest), ...opts.env };
     if (opts.vnPerf?.length) env.VN_PERF = opts.vnPerf.join(",");
     const run = await runClient(root, argv, timeoutS, env, vtest);
     return {
