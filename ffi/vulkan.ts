@@ -117,31 +117,26 @@ export class ProcTable implements FnTable {
     this.fns = new Array(MAX_COMMAND_TYPE + 1).fill(undefined);
   }
 
+  #procAddr(name: string): Deno.PointerValue {
+    return this.kind === "device"
+      ? deviceProcAddr(this.handle, name)
+      : instanceProcAddr(this.handle, name);
+  }
+
   resolve(id: number): NativeFn | null {
     const sig = this.signatures[id];
     let fn: NativeFn | null = null;
-    if (sig && this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined) {
-      // a loader trampoline when the command is one the driver has for this handle
-      for (const name of sig.names) {
-        const ok = this.kind === "device"
-          ? deviceProcAddr(this.handle, name)
-          : instanceProcAddr(this.handle, name);
-        if (ok) {
-          fn = loaderExport(name, sig);
-          if (fn) break;
+    if (sig) {
+      // the driver's entry point of each alias, looked up once
+      const ptrs = sig.names.map((name) => this.#procAddr(name));
+      if (this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined) {
+        // a loader trampoline when the command is one the driver has for this handle
+        for (let i = 0; i < ptrs.length && !fn; i++) {
+          if (ptrs[i]) fn = loaderExport(sig.names[i], sig);
         }
       }
-    }
-    if (sig && !fn) {
-      for (const name of sig.names) {
-        const p = this.kind === "device"
-          ? deviceProcAddr(this.handle, name)
-          : instanceProcAddr(this.handle, name);
-        if (p) {
-          fn = nativeFn(p, sig);
-          break;
-        }
-      }
+      const p = ptrs.find((p) => p);
+      if (!fn && p) fn = nativeFn(p, sig);
     }
     this.fns[id] = fn;
     return fn;
@@ -149,9 +144,7 @@ export class ProcTable implements FnTable {
 
   /** A named entry point outside the command table (vkCreateInstance, …). */
   named(name: string, parameters: readonly string[], result: string): NativeFn | null {
-    const p = this.kind === "device"
-      ? deviceProcAddr(this.handle, name)
-      : instanceProcAddr(this.handle, name);
+    const p = this.#procAddr(name);
     return p
       ? nativeFn(p, { names: [name], device: this.kind === "device", parameters, result })
       : null;
