@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parseLevel, parseServerArgs, USAGE, UsageError, usageError } from "./src/cli.ts";
 import { Logger } from "./src/log.ts";
 import { SeqpacketSocket } from "./ffi/socket.ts";
+import { unignoreChildSignal } from "./ffi/libc.ts";
 import { RenderServer } from "./src/render/server.ts";
 import { isBackendKind } from "./src/render/backend_kind.ts";
 import { VERSION } from "./src/version.ts";
@@ -21,6 +22,9 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const log = new Logger("server", a.logLevel);
+  if (unignoreChildSignal()) {
+    log.debug("SIGCHLD came in ignored (vtest's forking server does that); set to default");
+  }
   const backend = Deno.env.get("VESPER_BACKEND");
   if (backend !== undefined && !isBackendKind(backend)) {
     throw new UsageError(`bad VESPER_BACKEND "${backend}" (venus or null)`);

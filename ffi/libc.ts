@@ -68,6 +68,7 @@ export const POLLNVAL = 0x20;
 
 export const WNOHANG = 1;
 export const SIGKILL = 9;
+export const SIGCHLD = 17;
 export const SIGTERM = 15;
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_TIMERSLACK = 29;
@@ -404,6 +405,23 @@ export function kill(pid: number, sig: number): boolean {
   const e = errno();
   if (e === ESRCH) return false;
   throw new LibcError("kill", e);
+}
+
+/**
+ * Makes SIGCHLD's disposition the default again when it came in ignored: a
+ * parent that ignores SIGCHLD (vtest's forking server does, and exec keeps an
+ * ignored disposition) gets its children reaped by the kernel, so waitpid()
+ * for a worker fails with ECHILD and its exit status is lost. True when the
+ * disposition was SIG_IGN and is now SIG_DFL; a handler someone installed is
+ * put back untouched.
+ */
+export function unignoreChildSignal(): boolean {
+  const prev = libc().signal(SIGCHLD, null); // SIG_DFL is the null handler
+  const v = prev === null ? 0n : Deno.UnsafePointer.value(prev);
+  if (v === 1n /* SIG_IGN */) return true;
+  const SIG_ERR = 0xffff_ffff_ffff_ffffn; // nothing changed
+  if (v !== 0n /* SIG_DFL */ && v !== SIG_ERR) libc().signal(SIGCHLD, prev); // a handler
+  return false;
 }
 
 /** Result of waitpid: how a child ended. */

@@ -130,6 +130,11 @@ export const LIBC_SYMBOLS = {
   getppid: { parameters: [], result: "i32" }, // pid_t getppid(void)
   sysconf: { parameters: ["i32" /* int name */], result: "i64" }, // long sysconf(int name)
   kill: { parameters: ["i32", /* pid_t pid */ "i32" /* int sig */], result: "i32" },
+  // sighandler_t signal(int signum, sighandler_t handler)
+  signal: {
+    parameters: ["i32", /* int signum */ "pointer" /* sighandler_t handler */],
+    result: "pointer",
+  },
   waitpid: {
     parameters: ["i32", /* pid_t pid */ "buffer", /* int *wstatus */ "i32" /* int options */],
     result: "i32",

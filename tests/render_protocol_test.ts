@@ -294,3 +294,44 @@ Deno.test("vesper: worker processes get glibc's malloc cache tuning unless the V
     await c.kill();
   }
 });
+
+Deno.test("vesper: started with SIGCHLD ignored (vtest's forking server leaves it so), workers are still reaped", async () => {
+  const sigIgn = (pid: number) =>
+    BigInt(
+      "0x" +
+        (/SigIgn:\s*([0-9a-f]+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1] ?? "0"),
+    );
+  const CHLD_BIT = 1n << BigInt(L.SIGCHLD - 1);
+  for (const mode of ["process", "thread"] as const) {
+    const spec = vesperSpec(mode, "debug");
+    // perl sets SIGCHLD to SIG_IGN and execs the server, which inherits it
+    spec.argv = ["/usr/bin/perl", "-e", '$SIG{CHLD} = "IGNORE"; exec @ARGV or die', ...spec.argv];
+    const c = RenderClient.start(spec);
+    try {
+      c.init();
+      const ended = await readyContext(c, 1);
+      assertEquals(sigIgn(c.pid) & CHLD_BIT, 0n, `${mode}: SIGCHLD still ignored`);
+      // a worker that ends by itself (its context socket closed) is reaped…
+      ended.close();
+      if (mode === "process") {
+        assert(
+          await waitFor(() => /worker \d+ \(ctx 1\) exited with 0/.test(c.log())),
+          `${mode}: the ended worker was not reaped\n${c.log()}`,
+        );
+      }
+      // …one destroyed by DESTROY_CONTEXT is killed and reaped…
+      await readyContext(c, 2);
+      c.destroyContext(2);
+      // …and the one still running at shutdown too
+      const live = await readyContext(c, 3);
+      const st = await c.close();
+      assert(st !== null && st.code === 0, `${mode}: exit ${JSON.stringify(st)}\n${c.log()}`);
+      assert(!/Uncaught|ECHILD/.test(c.log()), c.log());
+      if (mode === "process") assert(/SIGCHLD came in ignored/.test(c.log()), c.log());
+      assert(await waitFor(() => c.workers().length === 0), `${mode}: workers left`);
+      live.close();
+    } finally {
+      await c.kill();
+    }
+  }
+});

@@ -21,11 +21,14 @@
 import { OwnedFd } from "../../ffi/fd.ts";
 import {
   dupCloexec,
+  ECHILD,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   eventfd,
   eventfdRead,
+  type ExitStatus,
   kill,
+  LibcError,
   pidfdOpen,
   SIGKILL,
   waitpid,
@@ -206,27 +209,47 @@ class ProcessWorker extends Assignable implements WorkerHandle {
     return this.#exited;
   }
 
-  reap(): void {
-    if (this.#exited) return;
-    const st = waitpid(this.pid, WNOHANG);
-    if (!st) return;
+  /**
+   * waitpid for this worker; "gone" when it is no longer our child to wait
+   * for (ECHILD: reaped by the kernel because SIGCHLD is ignored, which the
+   * server undoes at start, or by someone else) — it has ended either way.
+   */
+  #wait(options: number): ExitStatus | null | "gone" {
+    try {
+      return waitpid(this.pid, options);
+    } catch (e) {
+      if (e instanceof LibcError && e.errno === ECHILD) return "gone";
+      throw e;
+    }
+  }
+
+  #ended(): void {
     this.#exited = true;
     this.#pidfd.close();
     this.closeReadyFd();
     this.dropClientEnd();
+  }
+
+  reap(): void {
+    if (this.#exited) return;
+    const st = this.#wait(WNOHANG);
+    if (!st) return;
+    this.#ended();
+    const who = `worker ${this.pid} (ctx ${this.ctxId ?? "spare"})`;
+    if (st === "gone") {
+      this.#log.warn(`${who} ended; its exit status was not ours to read (ECHILD)`);
+      return;
+    }
     const how = st.signal !== null ? `killed by signal ${st.signal}` : `exited with ${st.code}`;
-    const level = st.code === 0 ? "debug" : "warn";
-    this.#log[level](`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) ${how}`);
+    this.#log[st.code === 0 ? "debug" : "warn"](`${who} ${how}`);
   }
 
   destroy(): Promise<void> {
     this.dropClientEnd();
     if (!this.#exited) {
       kill(this.pid, SIGKILL);
-      waitpid(this.pid);
-      this.#exited = true;
-      this.#pidfd.close();
-      this.closeReadyFd();
+      this.#wait(0);
+      this.#ended();
       this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) killed`);
     }
     return Promise.resolve();
