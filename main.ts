@@ -2,51 +2,9 @@
  * Entry point of the `vesper` executable (compiled with `deno task compile`,
  * or run through `bin/vesper`).
  */
-import { parseArgs } from "node:util";
-import { parseLevel, parseServerArgs, USAGE, UsageError, usageError } from "./src/cli.ts";
+import { parseLevel, UsageError, usageError } from "./src/cli.ts";
 import { Logger } from "./src/log.ts";
-import { SeqpacketSocket } from "./ffi/socket.ts";
-import { unignoreChildSignal } from "./ffi/libc.ts";
-import { RenderServer } from "./src/render/server.ts";
-import { isBackendKind } from "./src/render/backend_kind.ts";
-import { VERSION } from "./src/version.ts";
-
-async function serve(args: string[]): Promise<number> {
-  const a = parseServerArgs(args);
-  if (a === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  if (a === "version") {
-    console.log(`vesper ${VERSION}`);
-    return 0;
-  }
-  const log = new Logger("server", a.logLevel);
-  if (unignoreChildSignal()) {
-    log.debug("SIGCHLD came in ignored (vtest's forking server does that); set to default");
-  }
-  const backend = Deno.env.get("VESPER_BACKEND");
-  if (backend !== undefined && !isBackendKind(backend)) {
-    throw new UsageError(`bad VESPER_BACKEND "${backend}" (venus or null)`);
-  }
-  const server = new RenderServer(SeqpacketSocket.adopt(a.socketFd), {
-    workerMode: a.workerMode,
-    logLevel: a.logLevel,
-    log,
-    backend,
-  });
-  // SIGTERM/SIGINT: tear the workers down before leaving (SIGKILL needs no
-  // help: process workers die with the server through PR_SET_PDEATHSIG).
-  for (const sig of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(sig, () => {
-      log.info(`${sig}: shutting down`);
-      server.shutdown().finally(() => Deno.exit(0));
-    });
-  }
-  await server.run();
-  log.info(`done: ${server.contextsCreated} contexts served`);
-  return 0;
-}
+import { serve } from "./src/server_main.ts";
 
 async function worker(args: string[]): Promise<number> {
   // loaded here only: the server process never needs the backends
@@ -63,6 +21,8 @@ async function worker(args: string[]): Promise<number> {
 
 /** `vesper replay FILE`: decodes a capture offline into the no-op Venus backend. */
 async function replay(args: string[]): Promise<number> {
+  // node:util only here: the server's start-up does without it (src/cli.ts)
+  const { parseArgs } = await import("node:util");
   const { values: v, positionals } = parseArgs({
     args,
     strict: true,

@@ -19,18 +19,17 @@ export const PERMISSION_FLAGS = [
  * The command that starts a worker process with `args`: the compiled binary
  * itself (`vesper worker …`), or, when running through the launcher,
  * `deno run <permissions>` on the worker's own entry
- * (src/render/worker_process: beside main.ts in the sources, under
- * src/render/ of the launcher's bundle), which loads only the worker's code.
+ * (src/render/worker_process: in the sources, or under src/render/ of the
+ * launcher's bundle), which loads only the worker's code.
  */
 export function workerCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   const base = exe.slice(exe.lastIndexOf("/") + 1);
   if (base !== "deno") return [exe, "worker", ...args];
-  const main = Deno.mainModule;
-  const entry = new URL(
-    main.endsWith(".js") ? "./src/render/worker_process.js" : "./src/render/worker_process.ts",
-    main,
-  );
+  // this module sits in src/ of the sources, or in a chunk at the bundle's root
+  const entry = import.meta.url.endsWith(".ts")
+    ? new URL("./render/worker_process.ts", import.meta.url)
+    : new URL("./src/render/worker_process.js", import.meta.url);
   return [
     exe,
     "run",
