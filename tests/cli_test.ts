@@ -6,6 +6,7 @@ import { spawnWithFd } from "../ffi/spawn.ts";
 import { PERMISSION_FLAGS, workerCommand } from "../src/permissions.ts";
 import { parseWorkerArgs, workerArgv } from "../src/render/worker_args.ts";
 import { VERSION } from "../src/version.ts";
+import { parseServerArgs, UsageError } from "../src/cli.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -162,4 +163,65 @@ Deno.test("a worker process started through the launcher runs the worker's own e
   ]);
   assert(/\/src\/render\/worker_process\.ts$/.test(cmd[cmd.length - 2]), cmd.join(" "));
   assertEquals(cmd[cmd.length - 1], "--ctx-fd=3");
+});
+
+Deno.test("the server's own option parser takes what node:util's parseArgs took, strictly", () => {
+  const [a, b] = L.socketpair(L.SOCK_SEQPACKET | L.SOCK_CLOEXEC);
+  try {
+    const fd = String(a);
+    const expect = { socketFd: a, workerMode: "thread", logLevel: "warn" } as const;
+    assertEquals(
+      parseServerArgs(["--socket-fd", fd, "--worker", "thread", "--log-level", "warn"]),
+      expect,
+    );
+    assertEquals(
+      parseServerArgs([`--socket-fd=${fd}`, "--worker=thread", "--log-level=warn"]),
+      expect,
+    );
+    assertEquals(parseServerArgs(["-h"]), "help");
+    assertEquals(parseServerArgs(["--socket-fd", fd, "--help"]), "help");
+    assertEquals(parseServerArgs(["-V"]), "version");
+    const bad: [string[], RegExp][] = [
+      [["--socket-fd"], /Option '--socket-fd <value>' argument missing/],
+      [["--socket-fd", "--worker=thread"], /argument missing/],
+      [["--help=1"], /'--help' does not take an argument/],
+      [["-x"], /Unknown option '-x'/],
+      [["--nope=1"], /Unknown option '--nope'/],
+      [["extra"], /Unexpected argument 'extra'/],
+      [["--worker=fast", `--socket-fd=${fd}`], /bad --worker "fast"/],
+    ];
+    for (const [args, re] of bad) {
+      assertThrows(
+        () => parseServerArgs(args),
+        (e) => e instanceof UsageError && re.test(e.message),
+        args.join(" "),
+      );
+    }
+  } finally {
+    L.close(a);
+    L.close(b);
+  }
+});
+
+Deno.test("the launcher's server entry loads no node: module and none of the other jobs' code", async () => {
+  assertEquals((await vesper(["--version"])).code, 0); // builds the bundle when stale
+  const dir = Deno.readTextFileSync(`${REPO}/.cache/bundle/dir`).trim();
+  // everything Deno reads before running the entry: static and literal dynamic imports
+  const seen = new Map<string, number>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    const text = Deno.readTextFileSync(path);
+    seen.set(path, text.length);
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+      assert(!m[1].startsWith("node:"), `${path} imports ${m[1]}`);
+      visit(new URL(m[1], `file://${path}`).pathname);
+    }
+  };
+  visit(`${dir}/src/server_entry.js`);
+  const total = [...seen.values()].reduce((a, b) => a + b, 0);
+  // the worker's generated Venus code alone is over 1 MB
+  assert(
+    total < 256 * 1024,
+    `the server entry reads ${total} bytes: ${[...seen.keys()].join(" ")}`,
+  );
 });
