@@ -23,6 +23,7 @@ import { Mapping } from "../ffi/mmap.ts";
 import * as P from "../src/render/protocol.ts";
 import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 import { WORKER_MALLOC_TUNABLES, workerEnv } from "../src/render/worker.ts";
+import { processesMatching, VESPER_CMDLINE } from "../src/harness/vtest.ts";
 
 const root = await ensureChroot();
 const servers: ServerSpec[] = [vesperSpec("process"), vesperSpec("thread")];
@@ -333,5 +334,22 @@ Deno.test("vesper: started with SIGCHLD ignored (vtest's forking server leaves i
     } finally {
       await c.kill();
     }
+  }
+});
+
+Deno.test("vesper: the harness's VESPER_CMDLINE finds the server and its workers (leak checks rely on it)", async () => {
+  const c = RenderClient.start(vesperSpec("process", "info"));
+  try {
+    c.init();
+    // (the launcher may first rebuild its bundle: bash, then deno bundle, then the server)
+    const found = () => processesMatching(VESPER_CMDLINE);
+    assert(await waitFor(() => found().includes(c.pid), 15000), `server ${c.pid}: ${found()}`);
+    assert(
+      await waitFor(() => c.workers().length === 1 && found().includes(c.workers()[0]), 15000),
+      `spare worker ${c.workers()} not found: ${found()}`,
+    );
+    assert(await c.close() !== null);
+  } finally {
+    await c.kill();
   }
 });

@@ -124,14 +124,15 @@ export async function runVenusClient(
 
 /**
  * Command lines of the Vesper processes that bin/vesper starts: servers
- * (`deno run ... <repo>/main.ts`) and worker processes
- * (`<repo>/src/render/worker_process.ts`), or the same entries in the
- * launcher's bundle (`<repo>/.cache/bundle.<build>/main.js`, …).
+ * (`deno run ... <repo>/src/server_entry.ts`, or `main.ts` for the other
+ * jobs) and worker processes (`<repo>/src/render/worker_process.ts`), or the
+ * same entries in the launcher's bundle
+ * (`<repo>/.cache/bundle.<build>/src/server_entry.js`, …).
  */
 export const VESPER_CMDLINE = new RegExp(
   `${
     REPO.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  }/(\\.cache/bundle\\.[^/ ]+/)?(main|src/render/worker_process)\\.[jt]s( |$)`,
+  }/(\\.cache/bundle\\.[^/ ]+/)?(main|src/server_entry|src/render/worker_process)\\.[jt]s( |$)`,
 );
 
 /** Whether a command line (NULs as spaces) contains `needle` or matches it. */
