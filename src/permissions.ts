@@ -16,6 +16,18 @@ export const PERMISSION_FLAGS = [
 ] as const;
 
 /**
+ * A worker entry module (src/render/<name>): `.ts` beside the sources (also
+ * in the compiled binary, which embeds them), or the `.js` entry under
+ * src/render/ of the launcher's bundle, whose root holds the chunk with this
+ * module.
+ */
+export function workerEntry(name: "worker_thread" | "worker_process"): URL {
+  return import.meta.url.endsWith(".ts")
+    ? new URL(`./render/${name}.ts`, import.meta.url)
+    : new URL(`./src/render/${name}.js`, import.meta.url);
+}
+
+/**
  * The command that starts a worker process with `args`: the compiled binary
  * itself (`vesper worker …`), or, when running through the launcher,
  * `deno run <permissions>` on the worker's own entry
@@ -26,10 +38,7 @@ export function workerCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   const base = exe.slice(exe.lastIndexOf("/") + 1);
   if (base !== "deno") return [exe, "worker", ...args];
-  // this module sits in src/ of the sources, or in a chunk at the bundle's root
-  const entry = import.meta.url.endsWith(".ts")
-    ? new URL("./render/worker_process.ts", import.meta.url)
-    : new URL("./src/render/worker_process.js", import.meta.url);
+  const entry = workerEntry("worker_process");
   return [
     exe,
     "run",

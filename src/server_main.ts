@@ -1,7 +1,7 @@
 /**
  * The render server's job: `vesper --socket-fd N …` (and --help, --version).
  * main.ts dispatches here; the launcher (bin/vesper) runs it through
- * src/server_entry.ts when the first argument names no other job, because
+ * src/server_entry.ts when the arguments are options only, because
  * Deno reads and parses every module a file imports — dynamic imports with a
  * literal specifier included — before it runs it: main.ts's imports of the
  * demo, gpu2d, replay and worker code (1.4 MB bundled) cost every server

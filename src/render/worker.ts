@@ -37,7 +37,7 @@ import {
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import type { Level, Logger } from "../log.ts";
-import { workerCommand } from "../permissions.ts";
+import { workerCommand, workerEntry } from "../permissions.ts";
 import { workerArgv } from "./worker_args.ts";
 import type { BackendKind, WorkerParams } from "./worker_main.ts";
 import { encodeAssign } from "./protocol.ts";
@@ -133,18 +133,6 @@ abstract class Assignable {
     this.#clientEnd?.close();
     this.#clientEnd = null;
   }
-}
-
-/**
- * The thread workers' entry module. From the sources (and in the compiled
- * binary, which embeds the sources) it sits beside this module; in the
- * launcher's bundle (bin/vesper) this code is part of main.js and the entry
- * is the bundle's src/render/worker_thread.js.
- */
-function threadEntry(): URL {
-  return import.meta.url.endsWith(".ts")
-    ? new URL("./worker_thread.ts", import.meta.url)
-    : new URL("./src/render/worker_thread.js", import.meta.url);
 }
 
 /**
@@ -279,7 +267,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
       backend: s.backend,
       readyFd: dupCloexec(this.readyFdForWorker()), // the thread closes it
     };
-    this.#worker = new Worker(threadEntry(), {
+    this.#worker = new Worker(workerEntry("worker_thread"), {
       type: "module",
       name: "vesper-ctx",
     });
