@@ -68,6 +68,16 @@ Deno.test("usage errors exit 2 with one clear line", async () => {
   }
 });
 
+Deno.test("the demo under the server's permissions says how to run it instead of throwing", async () => {
+  // `vesper demo` from the compiled binary or bin/vesper: no --allow-run/--allow-sys
+  const r = await vesper(["demo"]);
+  assertEquals(r.code, 2, r.out);
+  assert(/needs Deno's --allow-run and --allow-sys/.test(r.out), r.out);
+  assert(r.out.includes("./run demo"), r.out);
+  assert(!/PermissionDenied|\n\s+at /.test(r.out), `a stack trace:\n${r.out}`);
+  assertEquals(r.out.trim().split("\n").length, 1, r.out);
+});
+
 Deno.test("an fd that is not a SOCK_SEQPACKET socket is a usage error", async () => {
   const ev = L.eventfd(0, L.EFD_CLOEXEC);
   let r = await vesperWithFd(ev);

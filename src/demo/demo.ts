@@ -60,6 +60,19 @@ const STEPS: [RegExp, (m: RegExpMatchArray) => string][] = [
 ];
 
 export async function demoMain(_args: string[]): Promise<number> {
+  // the compiled binary (and bin/vesper) has only the render server's
+  // permissions; the demo also runs programs and reads the uid
+  const missing = (["run", "sys"] as const).filter((name) =>
+    Deno.permissions.querySync({ name }).state !== "granted"
+  );
+  if (missing.length > 0) {
+    console.error(
+      `vesper demo: needs Deno's --allow-${missing.join(" and --allow-")} (it builds a chroot ` +
+        "and runs virgl_test_server and vulkaninfo), which the render server's permissions " +
+        "leave out: run it as `./run demo` (or `deno run -A main.ts demo`)",
+    );
+    return 2;
+  }
   console.log("Vesper demo: a real Vulkan client through Vesper\n");
   console.log("1. setting up the real client chain (Debian trixie chroot: virglrenderer 1.1.0,");
   console.log("   Mesa 25.0.7 venus + lavapipe, vulkan-tools) — about 40 s the first time");
