@@ -332,12 +332,15 @@ static void bench_cmdstream(int n, int rounds, const char *kind) {
     sub[r] = t2 - t1;
     tot[r] = t2 - t0;
   }
+  /* the trend over the rounds (before quantile() sorts the samples) */
+  double first = tot[0], last = tot[rounds - 1];
   double med = quantile(tot, rounds, 0.5);
   printf("{\"metric\":\"cmdstream\",\"ok\":true,\"device\":\"%s\",\"command\":\"%s\","
          "\"commands\":%d,\"rounds\":%d,\"median_ms\":%.3f,\"record_ms\":%.3f,"
-         "\"submit_wait_ms\":%.3f,\"cmds_per_s\":%.0f}\n",
+         "\"submit_wait_ms\":%.3f,\"first_ms\":%.3f,\"last_ms\":%.3f,\"cmds_per_s\":%.0f}\n",
          c.name, viewport ? "vkCmdSetViewport" : "vkCmdPushConstants", n, rounds, med / 1e3,
-         quantile(rec, rounds, 0.5) / 1e3, quantile(sub, rounds, 0.5) / 1e3, n / (med / 1e6));
+         quantile(rec, rounds, 0.5) / 1e3, quantile(sub, rounds, 0.5) / 1e3, first / 1e3,
+         last / 1e3, n / (med / 1e6));
   vkDestroyPipelineLayout(c.dev, layout, NULL);
   teardown(&c);
 }
