@@ -80,11 +80,11 @@ const METRICS: Metric[] = [
     higherIsBetter: false,
   },
   // 20 rounds, the median: the rounds do not cost the same all along. On
-  // lavapipe itself they go from 8 to 18 ms over 20 rounds, on the C server
-  // from 27-34 ms to 50-60 ms (perf: the hot spots are loads in lavapipe's
-  // walks over its command list, i.e. cache misses as its heap gets
-  // shuffled), on Vesper from ~49 ms (JIT warm-up) to a flat 34-40 ms. With 5
-  // rounds the median was mostly noise (either server ahead by ~10%).
+  // lavapipe itself they go from 8 ms to 18-32 ms over 20 rounds, on the C
+  // server from 27-34 ms to 50-56 ms (perf: the hot spots are loads in
+  // lavapipe's walks over its command list, i.e. cache misses as its heap
+  // gets shuffled), on Vesper from 50-70 ms (JIT warm-up) to a flat 35-37 ms.
+  // With 5 rounds the median was mostly noise (either server ahead by ~10%).
   // first_ms and last_ms show the trend.
   {
     id: "cmdstream",
