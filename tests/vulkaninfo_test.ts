@@ -5,9 +5,9 @@
  * modes; and many clients in a row and at once leave no processes behind and
  * neither fds nor memory growing in the long-lived processes.
  *
- * The Vesper cases wait for Vesper's Vulkan backend: they run only when
- * VESPER_VK_ACCEPT (src/harness/vulkaninfo.ts) is on (env VESPER_VK_ACCEPT=1).
- * The C-vs-C cases always run: they show that the normalizer and the leak
+ * The Vesper cases run unless VESPER_VK_ACCEPT (src/harness/vulkaninfo.ts) is
+ * off (env VESPER_VK_ACCEPT=0, to look at the C server alone). The C-vs-C
+ * cases always run: they show that the normalizer and the leak
  * checks are right (two C runs must compare equal; the C server must not
  * leak by these measures).
  */

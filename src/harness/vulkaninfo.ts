@@ -35,7 +35,7 @@ export interface ServerConfig {
   env: Record<string, string>;
   /** a string in the command line of the server and of its workers */
   needle: string | RegExp;
-  /** false for Vesper until its backend lands (see VESPER_VK_ACCEPT) */
+  /** false for Vesper when VESPER_VK_ACCEPT=0 */
   enabled: boolean;
 }
 
