@@ -56,6 +56,12 @@ export class SeqpacketSocket implements Disposable {
   #iovView = new DataView(this.#iov.buffer);
   #ctl = new Uint8Array(new ArrayBuffer(cmsgSpace(MAX_FDS_TO_SEND)));
   #ctlView = new DataView(this.#ctl.buffer);
+  #ctlPtr = ptrValue(this.#ctl);
+  // what the iovec points at now: a context polls its socket between ring
+  // polls, always into the same buffer, so the pointer is looked up once
+  #iovData: Uint8Array | null = null;
+  #iovOffset = 0;
+  #iovLen = -1;
 
   constructor(fd: OwnedFd | number) {
     this.handle = typeof fd === "number" ? new OwnedFd(fd) : fd;
@@ -85,8 +91,16 @@ export class SeqpacketSocket implements Disposable {
   }
 
   #setIov(data: Uint8Array, len: number): void {
+    // same view, same place, same length: the iovec already says so (a view
+    // never moves; a detached buffer has byteLength 0 and does not match)
+    if (data === this.#iovData && data.byteOffset === this.#iovOffset && len === this.#iovLen) {
+      return;
+    }
     this.#iovView.setBigUint64(0, len > 0 ? ptrValue(data) : 0n, true);
     this.#iovView.setBigUint64(8, BigInt(len), true);
+    this.#iovData = len > 0 ? data : null;
+    this.#iovOffset = data.byteOffset;
+    this.#iovLen = len;
   }
 
   /**
@@ -98,7 +112,7 @@ export class SeqpacketSocket implements Disposable {
     this.#setIov(data, data.byteLength);
     if (fds.length > 0) {
       const controllen = writeRights(this.#ctlView, fds);
-      this.#msgView.setBigUint64(32, ptrValue(this.#ctl), true);
+      this.#msgView.setBigUint64(32, this.#ctlPtr, true);
       this.#msgView.setBigUint64(40, BigInt(controllen), true);
     } else {
       this.#msgView.setBigUint64(32, 0n, true);
@@ -133,8 +147,10 @@ export class SeqpacketSocket implements Disposable {
   #recv(buf: Uint8Array, maxFds: number, nonblocking: boolean): Received | null | "empty" {
     this.#setIov(buf, buf.byteLength);
     const ctlLen = maxFds > 0 ? cmsgSpace(Math.min(maxFds, MAX_FDS_PER_MESSAGE)) : 0;
-    this.#msgView.setBigUint64(32, ctlLen > 0 ? ptrValue(this.#ctl) : 0n, true);
-    this.#msgView.setBigUint64(40, BigInt(ctlLen), true);
+    this.#msgView.setBigUint64(32, ctlLen > 0 ? this.#ctlPtr : 0n, true);
+    // msg_controllen (size_t; recvmsg overwrites it), msg_flags
+    this.#msgView.setUint32(40, ctlLen, true);
+    this.#msgView.setUint32(44, 0, true);
     this.#msgView.setInt32(48, 0, true);
     const flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | (nonblocking ? MSG_DONTWAIT : 0);
     let n: bigint;

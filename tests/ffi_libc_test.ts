@@ -52,6 +52,30 @@ Deno.test("recvmsg reports MSG_TRUNC and MSG_CTRUNC and still owns the fds that 
   b.close();
 });
 
+Deno.test("send/recv land in the view given each time (same view, another view, a subarray)", () => {
+  // the socket keeps its iovec between calls while the view stays the same
+  const [a, b] = SeqpacketSocket.pair();
+  const big = new Uint8Array(new ArrayBuffer(64));
+  const other = new Uint8Array(new ArrayBuffer(64));
+  const msgs = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10], [11, 12]];
+  const into = [big, big, big.subarray(8), other, big.subarray(8, 9)];
+  for (let i = 0; i < msgs.length; i++) {
+    const out = new Uint8Array(msgs[i]);
+    assert(a.send(i % 2 ? out : out.slice())); // another view or a fresh one
+    const m = b.recv(into[i], 0);
+    assert(m && m !== null);
+    assertEquals(m.size, msgs[i].length);
+    assertEquals(m.truncated, i === 4);
+    assertEquals(
+      [...into[i].subarray(0, Math.min(m.size, into[i].length))],
+      msgs[i].slice(0, into[i].length),
+    );
+  }
+  assertEquals([...big.subarray(0, 12)], [4, 5, 3, 0, 0, 0, 0, 0, 11, 7, 8, 9]);
+  a.close();
+  b.close();
+});
+
 Deno.test('tryRecv returns "empty" when nothing is queued, null at EOF', () => {
   const [a, b] = SeqpacketSocket.pair();
   assertEquals(b.tryRecv(new Uint8Array(4), 0), "empty");
