@@ -60,7 +60,6 @@ export class SeqpacketSocket implements Disposable {
   // what the iovec points at now: a context polls its socket between ring
   // polls, always into the same buffer, so the pointer is looked up once
   #iovData: Uint8Array | null = null;
-  #iovOffset = 0;
   #iovLen = -1;
 
   constructor(fd: OwnedFd | number) {
@@ -91,15 +90,12 @@ export class SeqpacketSocket implements Disposable {
   }
 
   #setIov(data: Uint8Array, len: number): void {
-    // same view, same place, same length: the iovec already says so (a view
-    // never moves; a detached buffer has byteLength 0 and does not match)
-    if (data === this.#iovData && data.byteOffset === this.#iovOffset && len === this.#iovLen) {
-      return;
-    }
+    // same view, same length: the iovec already says so (a view never moves;
+    // a detached buffer has byteLength 0 and does not match)
+    if (data === this.#iovData && len === this.#iovLen) return;
     this.#iovView.setBigUint64(0, len > 0 ? ptrValue(data) : 0n, true);
     this.#iovView.setBigUint64(8, BigInt(len), true);
     this.#iovData = len > 0 ? data : null;
-    this.#iovOffset = data.byteOffset;
     this.#iovLen = len;
   }
 

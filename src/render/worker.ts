@@ -218,12 +218,17 @@ class ProcessWorker extends Assignable implements WorkerHandle {
     this.dropClientEnd();
   }
 
+  /** how logs name this worker */
+  get #who(): string {
+    return `worker ${this.pid} (ctx ${this.ctxId ?? "spare"})`;
+  }
+
   reap(): void {
     if (this.#exited) return;
     const st = this.#wait(WNOHANG);
     if (!st) return;
     this.#ended();
-    const who = `worker ${this.pid} (ctx ${this.ctxId ?? "spare"})`;
+    const who = this.#who;
     if (st === "gone") {
       this.#log.warn(`${who} ended; its exit status was not ours to read (ECHILD)`);
       return;
@@ -238,7 +243,7 @@ class ProcessWorker extends Assignable implements WorkerHandle {
       kill(this.pid, SIGKILL);
       this.#wait(0);
       this.#ended();
-      this.#log.debug(`worker ${this.pid} (ctx ${this.ctxId ?? "spare"}) killed`);
+      this.#log.debug(`${this.#who} killed`);
     }
     return Promise.resolve();
   }
