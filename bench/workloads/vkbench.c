@@ -12,6 +12,9 @@
  *   vkbench init      [-n 20]            vkCreateInstance + vkCreateDevice + destroy
  *
  * -w N: untimed warm-up iterations of submit, dispatch and alloc (default 20).
+ * VKBENCH_SAMPLES=FILE: submit and dispatch also write each timed iteration's
+ * latency (µs, one per line, in iteration order) to FILE, to see when the
+ * slow ones happen and not only how many there are.
  * Only `upload` maps memory, so the others also run against a render server
  * that cannot export mappable memory (with Mesa's VN_PERF no-feedback flags).
  * On failure the JSON line has "ok":false and the exit status is 1.
@@ -82,6 +85,16 @@ static double mean(const double *xs, int n) {
   double s = 0;
   for (int i = 0; i < n; i++) s += xs[i];
   return s / n;
+}
+
+/* VKBENCH_SAMPLES: the latencies in iteration order (call before quantile() sorts them). */
+static void dump_samples(const double *xs, int n) {
+  const char *path = getenv("VKBENCH_SAMPLES");
+  if (!path || !*path) return;
+  FILE *f = fopen(path, "w");
+  if (!f) fail("VKBENCH_SAMPLES: cannot write %s", path);
+  for (int i = 0; i < n; i++) fprintf(f, "%.2f\n", xs[i]);
+  if (fclose(f) != 0) fail("VKBENCH_SAMPLES: cannot write %s", path);
 }
 
 static double *samples(int n) {
@@ -284,6 +297,7 @@ static void bench_submit(int n) {
     xs[i] = now_us() - t;
   }
   double total = now_us() - t0;
+  dump_samples(xs, n);
   double avg = mean(xs, n);
   double p50 = quantile(xs, n, 0.5), p99 = quantile(xs, n, 0.99);
   printf("{\"metric\":\"submit\",\"ok\":true,\"device\":\"%s\",\"n\":%d,\"median_us\":%.2f,"
@@ -488,6 +502,7 @@ static void bench_dispatch(int n) {
     if (i >= 0) xs[i] = now_us() - t;
   }
   double total = now_us() - t0;
+  dump_samples(xs, n);
   double avg = mean(xs, n);
   double p50 = quantile(xs, n, 0.5), p90 = quantile(xs, n, 0.9), p99 = quantile(xs, n, 0.99);
   printf("{\"metric\":\"dispatch\",\"ok\":true,\"device\":\"%s\",\"n\":%d,\"median_us\":%.2f,"
