@@ -98,8 +98,8 @@ async function measure(spec: ServerSpec, threadMode: boolean): Promise<Result> {
   return r;
 }
 
-const specs: [ServerSpec, boolean][] = [[vesperSpec("process", "warn"), false], [
-  vesperSpec("thread", "warn"),
+const specs: [ServerSpec, boolean][] = [[vesperSpec("process", "warn", null), false], [
+  vesperSpec("thread", "warn", null),
   true,
 ]];
 const root = await ensureChroot();

@@ -1,7 +1,8 @@
 /**
  * Command line of the `vesper` executable.
  *
- *   vesper --socket-fd N [--worker=process|thread] [--log-level L]   render server
+ *   vesper --socket-fd N [--worker=process|thread] [--log-level L] [--spare-delay MS]
+ *                                                                     render server
  *   vesper demo | replay FILE | gpu2d ...                             other jobs
  *   vesper worker ...                                                 internal: one context
  *
@@ -10,6 +11,7 @@
 import { fdKind, SOCK_SEQPACKET, socketType } from "../ffi/libc.ts";
 import { isLevel, type Level, LEVELS, Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
+import { MAX_SPARE_DELAY_MS, SPARE_AFTER_CONTEXT_MS } from "./render/server.ts";
 
 export const USAGE = `vesper ${VERSION} — a Venus render server (drop-in for virgl_render_server)
 
@@ -24,12 +26,15 @@ Options:
   --socket-fd N             the connected SOCK_SEQPACKET client socket (required to serve)
   --worker=process|thread   run each guest context in a process (default) or a thread
   --log-level LEVEL         ${LEVELS.join(", ")} (default: info, or $VESPER_LOG_LEVEL)
+  --spare-delay MS          after a context is created, wait MS before loading the next
+                            spare worker (default: ${SPARE_AFTER_CONTEXT_MS}, or $VESPER_SPARE_DELAY_MS)
   -h, --help                this text
   -V, --version             print the version
 
 Environment:
   VESPER_LOG_LEVEL          default log level (useful when a VMM starts Vesper)
   VESPER_WORKER             default worker mode
+  VESPER_SPARE_DELAY_MS     default --spare-delay
   VESPER_LOG_TIMESTAMPS=1   start each log line with the time (s since the epoch, µs)
 `;
 
@@ -41,6 +46,7 @@ export interface ServerArgs {
   socketFd: number;
   workerMode: "process" | "thread";
   logLevel: Level;
+  spareDelayMs: number;
 }
 
 export function defaultLevel(): Level {
@@ -54,6 +60,15 @@ export function parseLevel(s: string | undefined): Level {
   return s;
 }
 
+/** `--spare-delay` (or $VESPER_SPARE_DELAY_MS): whole milliseconds. */
+export function parseSpareDelay(s: string | undefined): number {
+  if (s === undefined) return SPARE_AFTER_CONTEXT_MS;
+  if (!/^\d+$/.test(s) || Number(s) > MAX_SPARE_DELAY_MS) {
+    throw new UsageError(`bad --spare-delay "${s}" (milliseconds, 0 to ${MAX_SPARE_DELAY_MS})`);
+  }
+  return Number(s);
+}
+
 export function parseFd(s: string | undefined, flag: string): number {
   if (s === undefined) throw new UsageError(`${flag} is required`);
   if (!/^\d+$/.test(s) || Number(s) > 0x7fffffff) throw new UsageError(`bad ${flag} "${s}"`);
@@ -64,6 +79,7 @@ const SERVER_OPTIONS: Record<string, "string" | "boolean"> = {
   "socket-fd": "string",
   worker: "string",
   "log-level": "string",
+  "spare-delay": "string",
   help: "boolean",
   version: "boolean",
 };
@@ -117,6 +133,7 @@ export function parseServerArgs(args: string[]): ServerArgs | "help" | "version"
     "socket-fd"?: string;
     worker?: string;
     "log-level"?: string;
+    "spare-delay"?: string;
     help?: boolean;
     version?: boolean;
   };
@@ -138,7 +155,14 @@ export function parseServerArgs(args: string[]): ServerArgs | "help" | "version"
         : `--socket-fd ${socketFd} is not a SOCK_SEQPACKET socket (type ${type})`,
     );
   }
-  return { socketFd, workerMode: mode, logLevel: parseLevel(v["log-level"]) };
+  return {
+    socketFd,
+    workerMode: mode,
+    logLevel: parseLevel(v["log-level"]),
+    spareDelayMs: parseSpareDelay(
+      v["spare-delay"] ?? (Deno.env.get("VESPER_SPARE_DELAY_MS") || undefined),
+    ),
+  };
 }
 
 /** Prints a usage error the same way everywhere; returns exit status 2. */

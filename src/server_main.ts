@@ -39,6 +39,7 @@ export async function serve(args: string[]): Promise<number> {
     logLevel: a.logLevel,
     log,
     backend,
+    spareDelayMs: a.spareDelayMs,
   });
   // SIGTERM/SIGINT: tear the workers down before leaving (SIGKILL needs no
   // help: process workers die with the server through PR_SET_PDEATHSIG).

@@ -7,6 +7,7 @@ import { PERMISSION_FLAGS, workerCommand } from "../src/permissions.ts";
 import { parseWorkerArgs, workerArgv } from "../src/render/worker_args.ts";
 import { VERSION } from "../src/version.ts";
 import { parseServerArgs, UsageError } from "../src/cli.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -179,7 +180,12 @@ Deno.test("the server's own option parser takes what node:util's parseArgs took,
   const [a, b] = L.socketpair(L.SOCK_SEQPACKET | L.SOCK_CLOEXEC);
   try {
     const fd = String(a);
-    const expect = { socketFd: a, workerMode: "thread", logLevel: "warn" } as const;
+    const expect = {
+      socketFd: a,
+      workerMode: "thread",
+      logLevel: "warn",
+      spareDelayMs: SPARE_AFTER_CONTEXT_MS,
+    } as const;
     assertEquals(
       parseServerArgs(["--socket-fd", fd, "--worker", "thread", "--log-level", "warn"]),
       expect,
@@ -188,6 +194,12 @@ Deno.test("the server's own option parser takes what node:util's parseArgs took,
       parseServerArgs([`--socket-fd=${fd}`, "--worker=thread", "--log-level=warn"]),
       expect,
     );
+    assertEquals(
+      parseServerArgs([`--socket-fd=${fd}`, "--spare-delay", "0"]),
+      { socketFd: a, workerMode: "process", logLevel: "info", spareDelayMs: 0 },
+    );
+    const parsed = parseServerArgs([`--socket-fd=${fd}`, "--spare-delay=250"]);
+    assertEquals(typeof parsed === "object" && parsed.spareDelayMs, 250);
     assertEquals(parseServerArgs(["-h"]), "help");
     assertEquals(parseServerArgs(["--socket-fd", fd, "--help"]), "help");
     assertEquals(parseServerArgs(["-V"]), "version");
@@ -199,6 +211,8 @@ Deno.test("the server's own option parser takes what node:util's parseArgs took,
       [["--nope=1"], /Unknown option '--nope'/],
       [["extra"], /Unexpected argument 'extra'/],
       [["--worker=fast", `--socket-fd=${fd}`], /bad --worker "fast"/],
+      [[`--socket-fd=${fd}`, "--spare-delay=1.5"], /bad --spare-delay "1.5"/],
+      [[`--socket-fd=${fd}`, "--spare-delay=3600001"], /bad --spare-delay "3600001"/],
     ];
     for (const [args, re] of bad) {
       assertThrows(

@@ -14,6 +14,8 @@ import {
   RenderClient,
   type ServerSpec,
   settled,
+  sleep,
+  TEST_SPARE_DELAY_MS,
   vesperSpec,
   waitFor,
 } from "./support/render_client.ts";
@@ -21,7 +23,7 @@ import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import * as P from "../src/render/protocol.ts";
-import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
+import { SPARE_AFTER_CONTEXT_MS, SPARE_AFTER_DESTROY_MS } from "../src/render/server.ts";
 import { WORKER_MALLOC_TUNABLES, workerEnv } from "../src/render/worker.ts";
 import { processesMatching, VESPER_CMDLINE } from "../src/harness/vtest.ts";
 
@@ -253,15 +255,41 @@ Deno.test("vesper: the next spare starts only a while after a context was create
     // the spare became the context's worker; no second worker loads meanwhile
     assertEquals(c.workers().length, 1, "a second worker started right away");
     assert(
-      await waitFor(() => c.workers().length === 2, SPARE_AFTER_CONTEXT_MS + 3000),
+      await waitFor(() => c.workers().length === 2, TEST_SPARE_DELAY_MS + 3000),
       "no spare after the delay",
     );
-    assert(performance.now() - t0 >= SPARE_AFTER_CONTEXT_MS - 50, "the spare came too early");
+    assert(performance.now() - t0 >= TEST_SPARE_DELAY_MS - 50, "the spare came too early");
     ctx.close();
     c.destroyContext(1);
     assert(await c.close() !== null);
     // every worker signalled that it had loaded before waiting for its context
     assert(/worker \(spare\): DEBUG ready; waiting for a context/.test(c.log()), c.log());
+  } finally {
+    await c.kill();
+  }
+});
+
+Deno.test("vesper: by default the next spare waits seconds after a context, but comes soon after one ends", async () => {
+  const c = RenderClient.start(vesperSpec("process", "debug", null));
+  try {
+    c.init();
+    assert(await waitFor(() => c.workers().length === 1), "no spare at start");
+    const ctx = await readyContext(c, 1);
+    const worker = c.workers()[0];
+    // a new context is busiest at first: no spare loads beside it for a while
+    await sleep(1000);
+    assertEquals(c.workers(), [worker], "a spare loaded beside a new context");
+    ctx.close();
+    c.destroyContext(1);
+    const t0 = performance.now();
+    assert(
+      await waitFor(() => c.workers().length === 1 && c.workers()[0] !== worker, 5000),
+      `no spare after the context ended: ${c.workers()}`,
+    );
+    const after = performance.now() - t0;
+    assert(after >= SPARE_AFTER_DESTROY_MS - 50, `the spare came too early (${after} ms)`);
+    assert(after < SPARE_AFTER_CONTEXT_MS, `the spare waited as after a creation (${after} ms)`);
+    assert(await c.close() !== null);
   } finally {
     await c.kill();
   }

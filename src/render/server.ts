@@ -35,6 +35,8 @@ export interface ServerOptions {
   logLevel: Level;
   log: Logger;
   backend?: BackendKind;
+  /** after a context is created, how long the next spare waits (ms; default SPARE_AFTER_CONTEXT_MS) */
+  spareDelayMs?: number;
 }
 
 /** Longest a new spare waits for the worker started before it to load (ms). */
@@ -42,14 +44,30 @@ const SPARE_WAIT_MS = 2000;
 /** How often it looks (ms). */
 const SPARE_POLL_MS = 2;
 /**
- * After a context was created, how long the next spare waits (ms): a new
- * context is busiest right after its creation (instance, device: about
- * 60 ms of a vulkaninfo run here), and a spare loading then (about 30 ms of
- * CPU) would slow it down on a small VM; a short-lived client (vtest starts
- * one server per client) is gone before. Contexts created more than about
- * 300 ms apart still find their spare loaded (bench/render_server.ts).
+ * After a context was created, how long the next spare waits (ms) by
+ * default (`--spare-delay`). A spare is speculative: about 60 ms of CPU to
+ * start a Deno process and load the worker's code. A new context is busiest
+ * in its first second or so — instance and device creation, pipelines, and
+ * the worker's own JIT warm-up, which takes a few thousand commands — and a
+ * spare loading then takes that CPU from it on a small VM: with 200 ms here,
+ * the replacement spare landed in the middle of a cold dispatch run
+ * (bench/vulkan_workloads.ts, one CPU) slow enough to last that long, and
+ * made 14 consecutive iterations take 3-7 ms each. vtest starts one server per client,
+ * so there the spare is never used; in a VMM a guest starting apps more than
+ * a few seconds apart still finds one loaded, and one that ends an app and
+ * starts the next finds the spare started when the first one's context
+ * ended ({@link SPARE_AFTER_DESTROY_MS}).
  */
-export const SPARE_AFTER_CONTEXT_MS = 200;
+export const SPARE_AFTER_CONTEXT_MS = 3000;
+/**
+ * After a context was destroyed, how long the next spare waits (ms): the
+ * context's CPU is free then, but vtest closes the server right after its
+ * only context ends, and a spare started in that gap would be killed
+ * half-loaded.
+ */
+export const SPARE_AFTER_DESTROY_MS = 100;
+/** Longest `--spare-delay` (ms). */
+export const MAX_SPARE_DELAY_MS = 3_600_000;
 
 export class RenderServer {
   readonly socket: SeqpacketSocket;
@@ -196,7 +214,7 @@ export class RenderServer {
     this.#log.debug(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": worker started`);
     this.#reply(true, clientEnd.fd);
     clientEnd.close();
-    this.#scheduleSpare(SPARE_AFTER_CONTEXT_MS);
+    this.#scheduleSpare(this.#opts.spareDelayMs ?? SPARE_AFTER_CONTEXT_MS);
   }
 
   #startWorker(): WorkerHandle {
@@ -256,6 +274,7 @@ export class RenderServer {
     }
     const [w] = this.workers.splice(i, 1);
     this.#log.debug(`DESTROY_CONTEXT ctx ${ctxId}`);
+    this.#scheduleSpare(SPARE_AFTER_DESTROY_MS);
     await w.destroy();
   }
 

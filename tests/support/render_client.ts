@@ -10,7 +10,6 @@ import { Mapping } from "../../ffi/mmap.ts";
 import { type Received, SeqpacketSocket } from "../../ffi/socket.ts";
 import { spawnWithFd } from "../../ffi/spawn.ts";
 import * as P from "../../src/render/protocol.ts";
-import { SPARE_AFTER_CONTEXT_MS } from "../../src/render/server.ts";
 
 import { REPO } from "../../src/harness/chroot.ts";
 export { REPO };
@@ -53,10 +52,26 @@ export interface ServerSpec {
   spares?: number;
 }
 
-export function vesperSpec(mode: "process" | "thread", logLevel = "debug"): ServerSpec {
+/**
+ * The tests' `--spare-delay` (ms): shorter than the default so that a test
+ * that waits for the spare after a context (settled) does not wait seconds.
+ */
+export const TEST_SPARE_DELAY_MS = 200;
+
+/** A Vesper server; `spareDelay` null: the default `--spare-delay`. */
+export function vesperSpec(
+  mode: "process" | "thread",
+  logLevel = "debug",
+  spareDelay: number | null = TEST_SPARE_DELAY_MS,
+): ServerSpec {
   return {
     name: `vesper-${mode}`,
-    argv: [VESPER, `--worker=${mode}`, `--log-level=${logLevel}`],
+    argv: [
+      VESPER,
+      `--worker=${mode}`,
+      `--log-level=${logLevel}`,
+      ...(spareDelay === null ? [] : [`--spare-delay=${spareDelay}`]),
+    ],
     spares: mode === "process" ? 1 : 0,
   };
 }
@@ -83,12 +98,12 @@ export function fdCount(pid: number): number {
 
 /**
  * Waits until a Vesper server has settled after a context was created: the
- * spare it starts SPARE_AFTER_CONTEXT_MS later has loaded (slower with a cold
+ * spare it starts TEST_SPARE_DELAY_MS later has loaded (slower with a cold
  * code cache, as in a fresh CI clone), i.e. the server's fd count and its
  * number of worker processes held still for 300 ms (at most 5 s more).
  */
 export async function settled(c: RenderClient): Promise<void> {
-  await sleep(SPARE_AFTER_CONTEXT_MS + 100);
+  await sleep(TEST_SPARE_DELAY_MS + 100);
   const end = Date.now() + 5000;
   let last = "", same = 0;
   while (Date.now() < end && same < 3) {
