@@ -60,10 +60,15 @@ export function parseLevel(s: string | undefined): Level {
   return s;
 }
 
+/** A whole number written in decimal digits, at most `max`. */
+function isWhole(s: string, max: number): boolean {
+  return /^\d+$/.test(s) && Number(s) <= max;
+}
+
 /** `--spare-delay` (or $VESPER_SPARE_DELAY_MS): whole milliseconds. */
 export function parseSpareDelay(s: string | undefined): number {
   if (s === undefined) return SPARE_AFTER_CONTEXT_MS;
-  if (!/^\d+$/.test(s) || Number(s) > MAX_SPARE_DELAY_MS) {
+  if (!isWhole(s, MAX_SPARE_DELAY_MS)) {
     throw new UsageError(`bad --spare-delay "${s}" (milliseconds, 0 to ${MAX_SPARE_DELAY_MS})`);
   }
   return Number(s);
@@ -71,7 +76,7 @@ export function parseSpareDelay(s: string | undefined): number {
 
 export function parseFd(s: string | undefined, flag: string): number {
   if (s === undefined) throw new UsageError(`${flag} is required`);
-  if (!/^\d+$/.test(s) || Number(s) > 0x7fffffff) throw new UsageError(`bad ${flag} "${s}"`);
+  if (!isWhole(s, 0x7fffffff)) throw new UsageError(`bad ${flag} "${s}"`);
   return Number(s);
 }
 

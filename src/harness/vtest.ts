@@ -140,15 +140,23 @@ export function cmdlineMatches(cmdline: string, needle: string | RegExp): boolea
   return typeof needle === "string" ? cmdline.includes(needle) : needle.test(cmdline);
 }
 
+/** Pids in /proc now, this process's excepted. */
+export function otherPids(): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (/^\d+$/.test(e.name) && Number(e.name) !== Deno.pid) out.push(Number(e.name));
+  }
+  return out;
+}
+
 /** Pids of running processes whose command line contains or matches `needle`. */
 export function processesMatching(needle: string | RegExp): number[] {
   const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+  for (const pid of otherPids()) {
     try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (cmdlineMatches(cmd, needle) && !/^\d+ \(.*\) Z/.test(stat)) out.push(Number(e.name));
+      const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      if (cmdlineMatches(cmd, needle) && !/^\d+ \(.*\) Z/.test(stat)) out.push(pid);
     } catch { /* gone */ }
   }
   return out;

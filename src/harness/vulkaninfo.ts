@@ -10,6 +10,7 @@ import { C_SERVER, inChroot, REPO } from "./chroot.ts";
 import {
   type ClientRun,
   cmdlineMatches,
+  otherPids,
   runVenusClient,
   startVtest,
   VESPER_CMDLINE,
@@ -283,14 +284,13 @@ function readProc(pid: number): Proc | null {
 export function processesWithEnv(key: string, value: string): Proc[] {
   const want = `${key}=${value}`;
   const out: Proc[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+  for (const pid of otherPids()) {
     try {
-      if (!Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0").includes(want)) continue;
+      if (!Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").includes(want)) continue;
     } catch {
       continue; // gone, or not ours to read
     }
-    const p = readProc(Number(e.name));
+    const p = readProc(pid);
     if (p && p.state !== "Z") out.push(p);
   }
   return out;

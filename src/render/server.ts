@@ -35,8 +35,8 @@ export interface ServerOptions {
   logLevel: Level;
   log: Logger;
   backend?: BackendKind;
-  /** after a context is created, how long the next spare waits (ms; default SPARE_AFTER_CONTEXT_MS) */
-  spareDelayMs?: number;
+  /** after a context is created, how long the next spare waits (ms; `--spare-delay`) */
+  spareDelayMs: number;
 }
 
 /** Longest a new spare waits for the worker started before it to load (ms). */
@@ -52,11 +52,11 @@ const SPARE_POLL_MS = 2;
  * spare loading then takes that CPU from it on a small VM: with 200 ms here,
  * the replacement spare landed in the middle of a cold dispatch run
  * (bench/vulkan_workloads.ts, one CPU) slow enough to last that long, and
- * made 14 consecutive iterations take 3-7 ms each. vtest starts one server per client,
- * so there the spare is never used; in a VMM a guest starting apps more than
- * a few seconds apart still finds one loaded, and one that ends an app and
- * starts the next finds the spare started when the first one's context
- * ended ({@link SPARE_AFTER_DESTROY_MS}).
+ * made 14 consecutive iterations take 3-7 ms each. vtest starts one server
+ * per client, so there the spare is never used; in a VMM a guest starting
+ * apps more than a few seconds apart still finds one loaded, and one that
+ * ends an app and starts the next finds the spare started when the first
+ * one's context ended ({@link SPARE_AFTER_DESTROY_MS}).
  */
 export const SPARE_AFTER_CONTEXT_MS = 3000;
 /**
@@ -214,7 +214,7 @@ export class RenderServer {
     this.#log.debug(`CREATE_CONTEXT ctx ${req.ctxId} "${req.name}": worker started`);
     this.#reply(true, clientEnd.fd);
     clientEnd.close();
-    this.#scheduleSpare(this.#opts.spareDelayMs ?? SPARE_AFTER_CONTEXT_MS);
+    this.#scheduleSpare(this.#opts.spareDelayMs);
   }
 
   #startWorker(): WorkerHandle {
