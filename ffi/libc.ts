@@ -9,10 +9,23 @@
 import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 
 let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+/**
+ * This thread's errno, found when libc is opened: an isolate (the main one,
+ * each Worker) runs on one thread, whose errno never moves. {@link errno} is
+ * then one load, with nothing between a failed call and it that could fail a
+ * call of its own and overwrite errno. Before, a second FFI call and two
+ * allocations (where V8 may collect garbage) sat in between, and once a
+ * worker's recvmsg reported ENOENT, which recvmsg cannot fail with.
+ */
+let errnoCell: Int32Array | undefined;
 
 /** The loaded libc (opened once per isolate; workers in thread mode open their own). */
 export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  if (!lib) {
+    lib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    const p = lib.symbols.__errno_location()!;
+    errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
+  }
   return lib.symbols;
 }
 
@@ -132,8 +145,8 @@ export class LibcError extends Error {
 
 /** errno of the calling thread; valid right after a synchronous failed call. */
 export function errno(): number {
-  const p = libc().__errno_location();
-  return new Deno.UnsafePointerView(p!).getInt32(0);
+  if (!errnoCell) libc();
+  return errnoCell![0];
 }
 
 /** Runs a call returning a number; retries on EINTR, throws LibcError on -1. */
