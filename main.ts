@@ -10,6 +10,8 @@ async function worker(args: string[]): Promise<number> {
   // loaded here only: the server process never needs the backends
   const { workerProcessMain } = await import("./src/render/worker_main.ts");
   const { parseWorkerArgs } = await import("./src/render/worker_args.ts");
+  const { afterCodeCacheStored } = await import("./src/code_cache.ts");
+  await afterCodeCacheStored();
   let a;
   try {
     a = parseWorkerArgs(args);

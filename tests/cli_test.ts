@@ -249,3 +249,37 @@ Deno.test("the launcher's server entry loads no node: module and none of the oth
     `the server entry reads ${total} bytes: ${[...seen.keys()].join(" ")}`,
   );
 });
+
+Deno.test("a worker process leaves the modules it loaded in Deno's code cache", async () => {
+  // Deno stores the cache only once the entry's evaluation is over and the
+  // event loop turned (src/code_cache.ts); a worker that exited from inside
+  // it compiled ~1.4 MB from source on every start
+  const { DatabaseSync } = await import("node:sqlite");
+  for (
+    const args of [
+      [`${REPO}src/render/worker_process.ts`, "--nope=1"],
+      [`${REPO}main.ts`, "worker", "--nope=1"],
+    ]
+  ) {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...PERMISSION_FLAGS, ...args],
+        env: { DENO_DIR: dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(o.code, 2, new TextDecoder().decode(o.stderr));
+      const db = new DatabaseSync(`${dir}/v8_code_cache_v2`, { readOnly: true });
+      const cached =
+        (db.prepare("SELECT specifier FROM codecache").all() as { specifier: string }[])
+          .map((r) => r.specifier);
+      db.close();
+      for (const m of ["src/render/worker_main.ts", "src/venus/generated/commands.ts"]) {
+        assert(cached.some((s) => s.endsWith(m)), `${args.join(" ")}: ${m} not cached`);
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});

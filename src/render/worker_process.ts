@@ -8,8 +8,10 @@
  */
 import { workerProcessMain } from "./worker_main.ts";
 import { parseWorkerArgs } from "./worker_args.ts";
+import { afterCodeCacheStored } from "../code_cache.ts";
 
 if (import.meta.main) {
+  await afterCodeCacheStored();
   let code: number;
   try {
     code = workerProcessMain(parseWorkerArgs(Deno.args));

@@ -1,0 +1,15 @@
+/**
+ * Deno keeps a V8 code cache of every module it compiles (in DENO_DIR), and a
+ * later process that loads the same file deserializes it instead of parsing
+ * and compiling the source again. It stores that cache only after the
+ * evaluation that loaded the modules has finished and its event loop has
+ * turned once (a resolved promise is not enough). A worker process used to
+ * run its whole life inside its entry's evaluation and leave with
+ * Deno.exit(): none of the ~1.4 MB it loads was ever cached, and every worker
+ * compiled it from source again — 43 ms of CPU to load against 29 ms with the
+ * cache, on each context of each client. (Thread workers and the server were
+ * not affected: their work starts from a message or an await.)
+ */
+export function afterCodeCacheStored(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
