@@ -6,7 +6,7 @@
  * restartable. Raw integers stay raw here: ownership of fds and mappings is
  * the job of `ffi/fd.ts` and `ffi/mmap.ts`.
  */
-import { LIBC_SYMBOLS } from "./libc_symbols.ts";
+import { LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
 
 let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 /**
@@ -27,6 +27,22 @@ export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
     errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
   }
   return lib.symbols;
+}
+
+let spawnLib: Deno.DynamicLibrary<typeof LIBC_SPAWN_SYMBOLS> | undefined;
+/** posix_spawn and its helpers (opened on first use: libc_symbols.ts says why) */
+export function libcSpawn(): Deno.DynamicLibrary<typeof LIBC_SPAWN_SYMBOLS>["symbols"] {
+  libc(); // errno
+  spawnLib ??= Deno.dlopen("libc.so.6", LIBC_SPAWN_SYMBOLS);
+  return spawnLib.symbols;
+}
+
+let netLib: Deno.DynamicLibrary<typeof LIBC_NET_SYMBOLS> | undefined;
+/** socket/bind/listen/accept4/connect/setsockopt (opened on first use) */
+export function libcNet(): Deno.DynamicLibrary<typeof LIBC_NET_SYMBOLS>["symbols"] {
+  libc(); // errno
+  netLib ??= Deno.dlopen("libc.so.6", LIBC_NET_SYMBOLS);
+  return netLib.symbols;
 }
 
 // ---- constants (x86_64 Linux) ----------------------------------------------
@@ -518,28 +534,28 @@ function sockaddrUn(path: string): [Uint8Array<ArrayBuffer>, number] {
 }
 
 export function socket(domain: number, type: number, protocol = 0): number {
-  return check("socket", () => libc().socket(domain, type, protocol));
+  return check("socket", () => libcNet().socket(domain, type, protocol));
 }
 
 /** bind(2) to a filesystem AF_UNIX address. */
 export function bindUnix(fd: number, path: string): void {
   const [sa, len] = sockaddrUn(path);
-  check("bind", () => libc().bind(fd, sa, len));
+  check("bind", () => libcNet().bind(fd, sa, len));
 }
 
 export function listen(fd: number, backlog: number): void {
-  check("listen", () => libc().listen(fd, backlog));
+  check("listen", () => libcNet().listen(fd, backlog));
 }
 
 /** accept4(2) without the peer address; `flags` e.g. SOCK_CLOEXEC. */
 export function accept4(fd: number, flags: number): number {
-  return check("accept4", () => libc().accept4(fd, null, null, flags));
+  return check("accept4", () => libcNet().accept4(fd, null, null, flags));
 }
 
 /** connect(2) to a filesystem AF_UNIX address. */
 export function connectUnix(fd: number, path: string): void {
   const [sa, len] = sockaddrUn(path);
-  check("connect", () => libc().connect(fd, sa, len));
+  check("connect", () => libcNet().connect(fd, sa, len));
 }
 
 // ---- socket options (appended for src/gpu2d) ---------------------------------
@@ -551,7 +567,7 @@ export const SO_SNDBUFFORCE = 32;
 /** setsockopt(2) with an int value. */
 export function setSockOptInt(fd: number, level: number, optname: number, value: number): void {
   const v = new Int32Array([value]);
-  check("setsockopt", () => libc().setsockopt(fd, level, optname, new Uint8Array(v.buffer), 4));
+  check("setsockopt", () => libcNet().setsockopt(fd, level, optname, new Uint8Array(v.buffer), 4));
 }
 
 /** getsockopt(2) of an int value. */

@@ -1,5 +1,11 @@
 /**
- * The libc symbols Vesper calls, as one `Deno.dlopen` table.
+ * The libc symbols Vesper calls, as three `Deno.dlopen` tables: the core one,
+ * opened by every process and thread that calls libc, and two that only some
+ * open (`libcSpawn()`, `libcNet()` in ffi/libc.ts). Deno compiles a fast-call
+ * trampoline for each symbol of a table when it is opened, about 150 µs each
+ * here: a render server does not need the listening-socket calls, a worker
+ * neither those nor posix_spawn's, and the 50-symbol table took 7.8 ms of
+ * every start.
  *
  * Each parameter is annotated with its C type (x86_64 Linux, glibc ≥ 2.34).
  * Nothing here is called directly by the rest of the code base: the typed
@@ -148,6 +154,10 @@ export const LIBC_SYMBOLS = {
     parameters: ["i32", /* int option */ "u64" /* unsigned long arg2 */],
     result: "i32",
   },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** posix_spawn and what sets up its file actions, attributes and signal sets (ffi/spawn.ts) */
+export const LIBC_SPAWN_SYMBOLS = {
   posix_spawn: {
     parameters: [
       "buffer", /* pid_t *pid */
@@ -196,6 +206,10 @@ export const LIBC_SYMBOLS = {
   sigemptyset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
   sigfillset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
   sigdelset: { parameters: ["buffer", /* sigset_t *set */ "i32" /* int signum */], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** sockets that are created, bound, listened on or connected here (not handed over) */
+export const LIBC_NET_SYMBOLS = {
   socket: {
     parameters: ["i32", /* int domain */ "i32", /* int type */ "i32" /* int protocol */],
     result: "i32",

@@ -9,8 +9,8 @@
  */
 import {
   cstr,
-  libc,
   LibcError,
+  libcSpawn,
   POSIX_SPAWN_SETSIGDEF,
   POSIX_SPAWN_SETSIGMASK,
   SIGKILL,
@@ -47,7 +47,7 @@ export interface SpawnOptions {
 export function spawnWithFd(argv: string[], opts: SpawnOptions): number {
   const target = opts.targetFd ?? 3;
   if (opts.fd === target) throw new RangeError("source fd must differ from the target fd");
-  const L = libc();
+  const L = libcSpawn();
   const fa = new Uint8Array(new ArrayBuffer(FILE_ACTIONS_SIZE));
   const attr = new Uint8Array(new ArrayBuffer(SPAWNATTR_SIZE));
   const sigset = new Uint8Array(new ArrayBuffer(SIGSET_SIZE));
