@@ -29,21 +29,28 @@ export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
   return lib.symbols;
 }
 
-let spawnLib: Deno.DynamicLibrary<typeof LIBC_SPAWN_SYMBOLS> | undefined;
-/** posix_spawn and its helpers (opened on first use: libc_symbols.ts says why) */
-export function libcSpawn(): Deno.DynamicLibrary<typeof LIBC_SPAWN_SYMBOLS>["symbols"] {
-  libc(); // errno
-  spawnLib ??= Deno.dlopen("libc.so.6", LIBC_SPAWN_SYMBOLS);
-  return spawnLib.symbols;
+/**
+ * One of libc's other tables, opened on first use (libc_symbols.ts says why).
+ * The core table is opened first: its errno cell must be known before a call
+ * from here can fail, or the first errno() would open it in between.
+ */
+function libcTable<S extends Deno.ForeignLibraryInterface>(
+  table: S,
+): () => Deno.DynamicLibrary<S>["symbols"] {
+  let opened: Deno.DynamicLibrary<S> | undefined;
+  return () => {
+    if (!opened) {
+      libc();
+      opened = Deno.dlopen("libc.so.6", table);
+    }
+    return opened.symbols;
+  };
 }
 
-let netLib: Deno.DynamicLibrary<typeof LIBC_NET_SYMBOLS> | undefined;
-/** socket/bind/listen/accept4/connect/setsockopt (opened on first use) */
-export function libcNet(): Deno.DynamicLibrary<typeof LIBC_NET_SYMBOLS>["symbols"] {
-  libc(); // errno
-  netLib ??= Deno.dlopen("libc.so.6", LIBC_NET_SYMBOLS);
-  return netLib.symbols;
-}
+/** posix_spawn and its helpers */
+export const libcSpawn = libcTable(LIBC_SPAWN_SYMBOLS);
+/** socket/bind/listen/accept4/connect/setsockopt */
+export const libcNet = libcTable(LIBC_NET_SYMBOLS);
 
 // ---- constants (x86_64 Linux) ----------------------------------------------
 export const AF_UNIX = 1;

@@ -6,8 +6,8 @@
  * turned once (a resolved promise is not enough). A worker process used to
  * run its whole life inside its entry's evaluation and leave with
  * Deno.exit(): none of the ~1.4 MB it loads was ever cached, and every worker
- * compiled it from source again — 43 ms of CPU to load against 29 ms with the
- * cache, on each context of each client. (Thread workers and the server were
+ * compiled it from source again — 43 ms of CPU to load against about 32 ms
+ * with the cache, on each context of each client. (Thread workers and the server were
  * not affected: their work starts from a message or an await.)
  */
 export function afterCodeCacheStored(): Promise<void> {
