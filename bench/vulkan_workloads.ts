@@ -10,7 +10,8 @@
  *   vesper         through Vesper with the driver's default settings
  *
  *   deno run -A bench/vulkan_workloads.ts [--runs 3] [--json out.json] [--quick]
- *        [--metrics submit,submit-cold,cmdstream,upload,dispatch,dispatch-cold,alloc,init]
+ *        [--metrics submit,submit-cold,submit-long,cmdstream,upload,dispatch,dispatch-cold,
+ *                   dispatch-long,alloc,init]
  *        [--configs lavapipe,c-noperf,vesper-noperf,vesper] [--timeout 60] [--cpu 0|none]
  *        [--rebuild]
  *
@@ -83,6 +84,21 @@ const METRICS: Metric[] = [
     unit: "µs",
     higherIsBetter: false,
   },
+  // the same latency after 50000 untimed iterations (about 1–2 s): Vesper's JIT
+  // has finished tiering up, while lavapipe (under every configuration) has
+  // slowed down as its heap got shuffled — the C server's dispatch rate drops
+  // from ~44k/s after 3000 iterations to ~41k/s here
+  {
+    id: "submit-long",
+    program: "submit",
+    label: "submit+wait (long run)",
+    args: ["-w", "50000", "-n", "5000"],
+    quickArgs: ["-w", "2000", "-n", "300"],
+    key: "median_us",
+    extra: ["p99_us"],
+    unit: "µs",
+    higherIsBetter: false,
+  },
   // 20 rounds, the median: the rounds do not cost the same all along. On
   // lavapipe itself they go from 8 ms to 18-32 ms over 20 rounds, on the C
   // server from 27-34 ms to 50-56 ms (perf: the hot spots are loads in
@@ -127,6 +143,17 @@ const METRICS: Metric[] = [
     label: "dispatch+wait (cold)",
     args: ["-n", "1000"],
     quickArgs: ["-n", "200"],
+    key: "per_s",
+    extra: DISPATCH_EXTRA,
+    unit: "/s",
+    higherIsBetter: true,
+  },
+  {
+    id: "dispatch-long",
+    program: "dispatch",
+    label: "dispatch+wait (long run)",
+    args: ["-w", "50000", "-n", "5000"],
+    quickArgs: ["-w", "2000", "-n", "300"],
     key: "per_s",
     extra: DISPATCH_EXTRA,
     unit: "/s",
