@@ -59,46 +59,56 @@ interface Metric {
 // few slow iterations (a JIT compile taking the only CPU) move it
 const DISPATCH_EXTRA = ["median_us", "mean_us", "p99_us"];
 
+/**
+ * A latency workload measured three ways: steady (after as many untimed
+ * iterations as timed ones: a JIT-compiled server reaches its speed only
+ * after a few thousand), cold (the first iterations after 20, what a short
+ * program sees) and long run (after 50000 untimed iterations, about 1–2 s:
+ * Vesper's JIT has finished tiering up, while lavapipe under every
+ * configuration has slowed down as its heap got shuffled — the C server's
+ * dispatch rate drops from ~44k/s after 3000 iterations to ~41k/s there).
+ */
+function latencyMetrics(
+  program: string,
+  what: string,
+  n: { steady: number; cold: number; quick: number },
+  row: Pick<Metric, "key" | "extra" | "unit" | "higherIsBetter">,
+): Metric[] {
+  const q = String(n.quick);
+  return [
+    {
+      id: program,
+      label: `${what} (steady)`,
+      args: ["-w", String(n.steady), "-n", String(n.steady)],
+      quickArgs: ["-w", q, "-n", q],
+      ...row,
+    },
+    {
+      id: `${program}-cold`,
+      program,
+      label: `${what} (cold)`,
+      args: ["-n", String(n.cold)],
+      quickArgs: ["-n", q],
+      ...row,
+    },
+    {
+      id: `${program}-long`,
+      program,
+      label: `${what} (long run)`,
+      args: ["-w", "50000", "-n", "5000"],
+      quickArgs: ["-w", "2000", "-n", q],
+      ...row,
+    },
+  ];
+}
+
 const METRICS: Metric[] = [
-  // latency metrics twice: steady state (after as many untimed iterations as
-  // timed ones: a JIT-compiled server reaches its speed only after a few
-  // thousand) and cold (the first iterations after 20, what a short program sees)
-  {
-    id: "submit",
-    label: "submit+wait (steady)",
-    args: ["-w", "5000", "-n", "5000"],
-    quickArgs: ["-w", "300", "-n", "300"],
+  ...latencyMetrics("submit", "submit+wait", { steady: 5000, cold: 2000, quick: 300 }, {
     key: "median_us",
     extra: ["p99_us"],
     unit: "µs",
     higherIsBetter: false,
-  },
-  {
-    id: "submit-cold",
-    program: "submit",
-    label: "submit+wait (cold)",
-    args: ["-n", "2000"],
-    quickArgs: ["-n", "300"],
-    key: "median_us",
-    extra: ["p99_us"],
-    unit: "µs",
-    higherIsBetter: false,
-  },
-  // the same latency after 50000 untimed iterations (about 1–2 s): Vesper's JIT
-  // has finished tiering up, while lavapipe (under every configuration) has
-  // slowed down as its heap got shuffled — the C server's dispatch rate drops
-  // from ~44k/s after 3000 iterations to ~41k/s here
-  {
-    id: "submit-long",
-    program: "submit",
-    label: "submit+wait (long run)",
-    args: ["-w", "50000", "-n", "5000"],
-    quickArgs: ["-w", "2000", "-n", "300"],
-    key: "median_us",
-    extra: ["p99_us"],
-    unit: "µs",
-    higherIsBetter: false,
-  },
+  }),
   // 20 rounds, the median: the rounds do not cost the same all along. On
   // lavapipe itself they go from 8 ms to 18-32 ms over 20 rounds, on the C
   // server from 27-34 ms to 50-56 ms (perf: the hot spots are loads in
@@ -127,38 +137,12 @@ const METRICS: Metric[] = [
     higherIsBetter: true,
     mapsMemory: true,
   },
-  {
-    id: "dispatch",
-    label: "dispatch+wait (steady)",
-    args: ["-w", "3000", "-n", "3000"],
-    quickArgs: ["-w", "200", "-n", "200"],
+  ...latencyMetrics("dispatch", "dispatch+wait", { steady: 3000, cold: 1000, quick: 200 }, {
     key: "per_s",
     extra: DISPATCH_EXTRA,
     unit: "/s",
     higherIsBetter: true,
-  },
-  {
-    id: "dispatch-cold",
-    program: "dispatch",
-    label: "dispatch+wait (cold)",
-    args: ["-n", "1000"],
-    quickArgs: ["-n", "200"],
-    key: "per_s",
-    extra: DISPATCH_EXTRA,
-    unit: "/s",
-    higherIsBetter: true,
-  },
-  {
-    id: "dispatch-long",
-    program: "dispatch",
-    label: "dispatch+wait (long run)",
-    args: ["-w", "50000", "-n", "5000"],
-    quickArgs: ["-w", "2000", "-n", "300"],
-    key: "per_s",
-    extra: DISPATCH_EXTRA,
-    unit: "/s",
-    higherIsBetter: true,
-  },
+  }),
   {
     id: "alloc",
     label: "buffer+memory create/bind/destroy",
