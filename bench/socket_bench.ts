@@ -7,9 +7,8 @@
  *   deno bench -A bench/socket_bench.ts
  */
 import { SeqpacketSocket } from "../ffi/socket.ts";
-import { libc } from "../ffi/libc.ts";
+import { libc, MSG_DONTWAIT } from "../ffi/libc.ts";
 
-const MSG_DONTWAIT = 0x40;
 const [a, b] = SeqpacketSocket.pair();
 const buf = new Uint8Array(new ArrayBuffer(4096));
 const msghdr = new Uint8Array(new ArrayBuffer(56)); // all zero: no iovec, no control

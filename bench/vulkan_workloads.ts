@@ -66,7 +66,7 @@ const DISPATCH_EXTRA = ["median_us", "mean_us", "p99_us"];
  * program sees) and long run (after 50000 untimed iterations, about 1–2 s:
  * Vesper's JIT has finished tiering up, while lavapipe under every
  * configuration has slowed down as its heap got shuffled — the C server's
- * dispatch rate drops from ~44k/s after 3000 iterations to ~41k/s there).
+ * dispatch rate drops from ~44k/s after 3000 iterations to 40–42k/s there).
  */
 function latencyMetrics(
   program: string,
