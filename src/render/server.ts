@@ -80,7 +80,13 @@ export class RenderServer {
   #contextsCreated = 0;
   /** a started, unassigned worker: CREATE_CONTEXT takes it and starts the next */
   #spare: WorkerHandle | null = null;
-  #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * When the next spare is due (performance.now() ms), or null. The run loop
+   * polls with a timeout up to it instead of a timer: Deno's setTimeout loads
+   * its Node-compatible timers module on first use (about 8 ms of CPU here),
+   * which every render server paid at start-up.
+   */
+  #spareDueAt: number | null = null;
   /** the worker started last (the next spare waits until it has loaded) */
   #lastStarted: WorkerHandle | null = null;
   #lastStartedAt = 0;
@@ -112,13 +118,17 @@ export class RenderServer {
             watched.push(w);
           }
         }
-        if ((await pollAsync(fds, -1)) === 0) continue;
-        watched.forEach((w, i) => {
-          if (fds[i + 1].revents) w.reap();
-        });
-        if (fds[0].revents! & (POLLIN | POLLHUP | POLLERR)) {
-          if (!(await this.#serveOne())) break;
+        const due = this.#spareDueAt;
+        const timeout = due === null ? -1 : Math.max(0, Math.ceil(due - performance.now()));
+        if ((await pollAsync(fds, timeout)) > 0) {
+          watched.forEach((w, i) => {
+            if (fds[i + 1].revents) w.reap();
+          });
+          if (fds[0].revents! & (POLLIN | POLLHUP | POLLERR)) {
+            if (!(await this.#serveOne())) break;
+          }
         }
+        if (this.#spareDueAt !== null && performance.now() >= this.#spareDueAt) this.#spareDue();
       }
     } finally {
       await this.shutdown();
@@ -248,22 +258,23 @@ export class RenderServer {
     if (this.#spare || this.#closing) return;
     // a later request wins: the spare planned at start-up must not load beside
     // the context that came first
-    clearTimeout(this.#spareTimer);
-    const due = () => {
-      this.#spareTimer = undefined;
-      if (this.#spare || this.#closing) return;
-      const prev = this.#lastStarted;
-      if (prev && !prev.ready && performance.now() - this.#lastStartedAt < SPARE_WAIT_MS) {
-        this.#spareTimer = setTimeout(due, SPARE_POLL_MS);
-        return;
-      }
-      try {
-        this.#spare = this.#startWorker();
-      } catch (e) {
-        this.#log.warn(`cannot start a spare worker: ${(e as Error).message}`);
-      }
-    };
-    this.#spareTimer = setTimeout(due, delayMs);
+    this.#spareDueAt = performance.now() + delayMs;
+  }
+
+  /** The run loop's part of {@link #scheduleSpare}: starts the spare once it is due. */
+  #spareDue(): void {
+    this.#spareDueAt = null;
+    if (this.#spare || this.#closing) return;
+    const prev = this.#lastStarted;
+    if (prev && !prev.ready && performance.now() - this.#lastStartedAt < SPARE_WAIT_MS) {
+      this.#spareDueAt = performance.now() + SPARE_POLL_MS;
+      return;
+    }
+    try {
+      this.#spare = this.#startWorker();
+    } catch (e) {
+      this.#log.warn(`cannot start a spare worker: ${(e as Error).message}`);
+    }
   }
 
   async #destroyContext(ctxId: number): Promise<void> {
@@ -286,7 +297,7 @@ export class RenderServer {
 
   async shutdown(): Promise<void> {
     this.#closing = true;
-    clearTimeout(this.#spareTimer);
+    this.#spareDueAt = null;
     const spare = this.#spare;
     this.#spare = null;
     await Promise.all([this.destroyAll(), spare?.destroy()]);
