@@ -6,9 +6,44 @@
  * restartable. Raw integers stay raw here: ownership of fds and mappings is
  * the job of `ffi/fd.ts` and `ffi/mmap.ts`.
  */
-import { LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
+import { LIBC_FAST, LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
 
-let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
+
+/**
+ * Opens a table of libc functions (libc_symbols.ts says why this way): the
+ * ones named in `fast` through one `Deno.dlopen` (V8 fast calls), the others
+ * as `Deno.UnsafeFnPointer`s over their addresses, which the same kind of
+ * dlopen gives as statics (no trampolines). Either way the result has the
+ * shape a plain `Deno.dlopen(…).symbols` has.
+ */
+function openLibc<S extends Deno.ForeignLibraryInterface>(
+  table: S,
+  fast: readonly string[] = [],
+): Symbols<S> {
+  const fns: Record<string, Deno.ForeignFunction> = {};
+  const addrs: Record<string, Deno.ForeignStatic> = {};
+  for (const [key, def] of Object.entries(table) as [string, Deno.ForeignFunction][]) {
+    if (fast.includes(key)) fns[key] = def;
+    else addrs[key] = { name: def.name ?? key, type: "pointer" };
+  }
+  const out: Record<string, unknown> = {};
+  if (Object.keys(fns).length) Object.assign(out, Deno.dlopen("libc.so.6", fns).symbols);
+  const found = Deno.dlopen("libc.so.6", addrs).symbols as Record<string, Deno.PointerValue>;
+  for (const key of Object.keys(addrs)) {
+    const { parameters, result, nonblocking } = table[key] as Deno.ForeignFunction;
+    const def: Deno.UnsafeCallbackDefinition & { nonblocking?: boolean } = {
+      parameters,
+      result,
+      nonblocking,
+    };
+    const fp = new Deno.UnsafeFnPointer(found[key] as Deno.PointerObject<typeof def>, def);
+    out[key] = fp.call.bind(fp);
+  }
+  return out as Symbols<S>;
+}
+
+let lib: Symbols<typeof LIBC_SYMBOLS> | undefined;
 /**
  * This thread's errno, found when libc is opened: an isolate (the main one,
  * each Worker) runs on one thread, whose errno never moves. {@link errno} is
@@ -20,13 +55,13 @@ let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 let errnoCell: Int32Array | undefined;
 
 /** The loaded libc (opened once per isolate; workers in thread mode open their own). */
-export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
+export function libc(): Symbols<typeof LIBC_SYMBOLS> {
   if (!lib) {
-    lib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-    const p = lib.symbols.__errno_location()!;
+    lib = openLibc(LIBC_SYMBOLS, LIBC_FAST);
+    const p = lib.__errno_location()!;
     errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
   }
-  return lib.symbols;
+  return lib;
 }
 
 /**
@@ -34,16 +69,14 @@ export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
  * The core table is opened first: its errno cell must be known before a call
  * from here can fail, or the first errno() would open it in between.
  */
-function libcTable<S extends Deno.ForeignLibraryInterface>(
-  table: S,
-): () => Deno.DynamicLibrary<S>["symbols"] {
-  let opened: Deno.DynamicLibrary<S> | undefined;
+function libcTable<S extends Deno.ForeignLibraryInterface>(table: S): () => Symbols<S> {
+  let opened: Symbols<S> | undefined;
   return () => {
     if (!opened) {
       libc();
-      opened = Deno.dlopen("libc.so.6", table);
+      opened = openLibc(table);
     }
-    return opened.symbols;
+    return opened;
   };
 }
 
