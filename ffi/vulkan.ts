@@ -71,6 +71,17 @@ export function nativeFn(ptr: NonNullable<Deno.PointerValue>, sig: ProcSignature
 const exported = new Map<string, NativeFn | null>();
 
 /**
+ * Calls through Deno.UnsafeFnPointer before an entry point switches to its
+ * loader export ({@link ProcTable.resolve}). Binding an export is a
+ * one-symbol Deno.dlopen, 150–400 µs with its fast-call trampoline, while
+ * an UnsafeFnPointer call costs about 1 µs more than a fast call: most entry
+ * points a client calls at all it calls a few times (vulkaninfo: 20, bound
+ * in 7 ms), and the ones in command streams and submit loops pass this
+ * count within their first iterations.
+ */
+export const EXPORT_AFTER_CALLS = 64;
+
+/**
  * The loader's own export `name` (its trampoline for a core or WSI command)
  * as a Deno.dlopen symbol, or null: dlopen symbols get V8's fast FFI calls,
  * about 4× cheaper than Deno.UnsafeFnPointer.call, which matters for
@@ -129,17 +140,28 @@ export class ProcTable implements FnTable {
     if (sig) {
       // the driver's entry point of each alias, looked up once
       const ptrs = sig.names.map((name) => this.#procAddr(name));
-      if (this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined) {
-        // a loader trampoline when the command is one the driver has for this handle
-        for (let i = 0; i < ptrs.length && !fn; i++) {
-          if (ptrs[i]) fn = loaderExport(sig.names[i], sig);
-        }
-      }
       const p = ptrs.find((p) => p);
-      if (!fn && p) fn = nativeFn(p, sig);
+      if (p) fn = nativeFn(p, sig);
+      // a loader trampoline when the command is one the driver has for this
+      // handle, once the command has been called often enough to pay for it
+      const i = ptrs.findIndex((p) => p);
+      if (
+        fn && this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
+      ) {
+        fn = this.#exportLater(id, sig.names[i], sig, fn);
+      }
     }
     this.fns[id] = fn;
     return fn;
+  }
+
+  /** `slow` for the first {@link EXPORT_AFTER_CALLS} calls, then the loader's export. */
+  #exportLater(id: number, name: string, sig: ProcSignature, slow: NativeFn): NativeFn {
+    let calls = 0;
+    return (...args) => {
+      if (++calls === EXPORT_AFTER_CALLS) this.fns[id] = loaderExport(name, sig) ?? slow;
+      return slow(...args);
+    };
   }
 
   /** A named entry point outside the command table (vkCreateInstance, …). */
