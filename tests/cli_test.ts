@@ -3,7 +3,7 @@ import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { VESPER } from "./support/render_client.ts";
 import * as L from "../ffi/libc.ts";
 import { spawnWithFd } from "../ffi/spawn.ts";
-import { PERMISSION_FLAGS, workerCommand } from "../src/permissions.ts";
+import { PERMISSION_FLAGS, RUNTIME_FLAGS, workerCommand } from "../src/permissions.ts";
 import { parseWorkerArgs, workerArgv } from "../src/render/worker_args.ts";
 import { VERSION } from "../src/version.ts";
 import { parseServerArgs, UsageError } from "../src/cli.ts";
@@ -112,14 +112,14 @@ Deno.test("bad --worker and --log-level values are usage errors", async () => {
   L.close(b);
 });
 
-Deno.test("launcher, compile task and worker re-exec use the same permissions", () => {
+Deno.test("launcher, compile task and worker re-exec use the same permissions and V8 flags", () => {
   const launcher = Deno.readTextFileSync(`${REPO}/bin/vesper`);
   const runLine = launcher.split("\n").find((l) => /^exec .* run /.test(l))!;
-  const launcherFlags = runLine.split(/\s+/).filter((w) => w.startsWith("--allow"));
+  const flags = (line: string) => line.split(/\s+/).filter((w) => /^--(allow|v8-flags)/.test(w));
   const compile: string = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)).tasks.compile;
-  const compileFlags = compile.split(/\s+/).filter((w) => w.startsWith("--allow"));
-  assertEquals(launcherFlags, [...PERMISSION_FLAGS]);
-  assertEquals(compileFlags, [...PERMISSION_FLAGS]);
+  assertEquals(flags(runLine), [...RUNTIME_FLAGS]);
+  assertEquals(flags(compile), [...RUNTIME_FLAGS]);
+  assertEquals(RUNTIME_FLAGS.slice(0, PERMISSION_FLAGS.length), [...PERMISSION_FLAGS]);
 });
 
 Deno.test("worker processes: the server's arguments round-trip; anything else is refused", async () => {
@@ -156,7 +156,7 @@ Deno.test("worker processes: the server's arguments round-trip; anything else is
   assertEquals(viaMain.code, 2, viaMain.out);
   assert(/--server-pid is required/.test(viaMain.out), viaMain.out);
   const entry = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSION_FLAGS, `${REPO}src/render/worker_process.ts`, "--nope=1"],
+    args: ["run", ...RUNTIME_FLAGS, `${REPO}src/render/worker_process.ts`, "--nope=1"],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -167,10 +167,10 @@ Deno.test("worker processes: the server's arguments round-trip; anything else is
 Deno.test("a worker process started through the launcher runs the worker's own entry", () => {
   const cmd = workerCommand(["--ctx-fd=3"]);
   assertEquals(cmd[0], Deno.execPath());
-  assertEquals(cmd.slice(1, 3 + PERMISSION_FLAGS.length), [
+  assertEquals(cmd.slice(1, 3 + RUNTIME_FLAGS.length), [
     "run",
     "--no-prompt",
-    ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
   ]);
   assert(/\/src\/render\/worker_process\.ts$/.test(cmd[cmd.length - 2]), cmd.join(" "));
   assertEquals(cmd[cmd.length - 1], "--ctx-fd=3");
@@ -264,7 +264,7 @@ Deno.test("a worker process leaves the modules it loaded in Deno's code cache", 
     const dir = Deno.makeTempDirSync();
     try {
       const o = await new Deno.Command(Deno.execPath(), {
-        args: ["run", ...PERMISSION_FLAGS, ...args],
+        args: ["run", ...RUNTIME_FLAGS, ...args],
         env: { DENO_DIR: dir },
         stdout: "piped",
         stderr: "piped",
