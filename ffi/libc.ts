@@ -6,39 +6,42 @@
  * restartable. Raw integers stay raw here: ownership of fds and mappings is
  * the job of `ffi/fd.ts` and `ffi/mmap.ts`.
  */
-import { LIBC_FAST, LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
+import { LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
+import { type AnyFn, tiered } from "./tier.ts";
 
 type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 
 /**
- * Opens a table of libc functions (libc_symbols.ts says why this way): the
- * ones named in `fast` through one `Deno.dlopen` (V8 fast calls), the others
- * as `Deno.UnsafeFnPointer`s over their addresses, which the same kind of
- * dlopen gives as statics (no trampolines). Either way the result has the
- * shape a plain `Deno.dlopen(…).symbols` has.
+ * Opens a table of libc functions (libc_symbols.ts says why this way): each
+ * one as a `Deno.UnsafeFnPointer` over its address, which a `Deno.dlopen` of
+ * statics gives without compiling anything, tiered (ffi/tier.ts) into a
+ * fast-call symbol of its own once it is called often. The result has the
+ * shape a plain `Deno.dlopen(…).symbols` has; a binding is looked up on it at
+ * every call, so the fast one takes over from the next call on.
  */
-function openLibc<S extends Deno.ForeignLibraryInterface>(
-  table: S,
-  fast: readonly string[] = [],
-): Symbols<S> {
-  const fns: Record<string, Deno.ForeignFunction> = {};
+function openLibc<S extends Deno.ForeignLibraryInterface>(table: S): Symbols<S> {
   const addrs: Record<string, Deno.ForeignStatic> = {};
   for (const [key, def] of Object.entries(table) as [string, Deno.ForeignFunction][]) {
-    if (fast.includes(key)) fns[key] = def;
-    else addrs[key] = { name: def.name ?? key, type: "pointer" };
+    addrs[key] = { name: def.name ?? key, type: "pointer" };
   }
-  const out: Record<string, unknown> = {};
-  if (Object.keys(fns).length) Object.assign(out, Deno.dlopen("libc.so.6", fns).symbols);
   const found = Deno.dlopen("libc.so.6", addrs).symbols as Record<string, Deno.PointerValue>;
+  const out: Record<string, AnyFn> = {};
   for (const key of Object.keys(addrs)) {
-    const { parameters, result, nonblocking } = table[key] as Deno.ForeignFunction;
-    const def: Deno.UnsafeCallbackDefinition & { nonblocking?: boolean } = {
+    const def = table[key] as Deno.ForeignFunction;
+    const { parameters, result, nonblocking } = def;
+    const ptrDef: Deno.UnsafeCallbackDefinition & { nonblocking?: boolean } = {
       parameters,
       result,
       nonblocking,
     };
-    const fp = new Deno.UnsafeFnPointer(found[key] as Deno.PointerObject<typeof def>, def);
-    out[key] = fp.call.bind(fp);
+    const fp = new Deno.UnsafeFnPointer(found[key] as Deno.PointerObject<typeof ptrDef>, ptrDef);
+    const slow: AnyFn = fp.call.bind(fp);
+    // a nonblocking call runs on a helper thread either way: no fast call to gain
+    out[key] = nonblocking ? slow : tiered(
+      slow,
+      () => (Deno.dlopen("libc.so.6", { [key]: def }).symbols as Record<string, AnyFn>)[key],
+      (f) => out[key] = f,
+    );
   }
   return out as Symbols<S>;
 }
@@ -57,7 +60,7 @@ let errnoCell: Int32Array | undefined;
 /** The loaded libc (opened once per isolate; workers in thread mode open their own). */
 export function libc(): Symbols<typeof LIBC_SYMBOLS> {
   if (!lib) {
-    lib = openLibc(LIBC_SYMBOLS, LIBC_FAST);
+    lib = openLibc(LIBC_SYMBOLS);
     const p = lib.__errno_location()!;
     errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
   }

@@ -11,6 +11,7 @@
  */
 import type { FnTable, NativeFn } from "../src/venus/generated/vulkan.ts";
 import { MAX_COMMAND_TYPE } from "../src/venus/generated/types.ts";
+import { tiered } from "./tier.ts";
 
 export const VULKAN_SYMBOLS = {
   vkGetInstanceProcAddr: {
@@ -69,17 +70,6 @@ export function nativeFn(ptr: NonNullable<Deno.PointerValue>, sig: ProcSignature
 }
 
 const exported = new Map<string, NativeFn | null>();
-
-/**
- * Calls through Deno.UnsafeFnPointer before an entry point switches to its
- * loader export ({@link ProcTable.resolve}). Binding an export is a
- * one-symbol Deno.dlopen, 150–400 µs with its fast-call trampoline, while
- * an UnsafeFnPointer call costs about 1 µs more than a fast call: most entry
- * points a client calls at all it calls a few times (vulkaninfo: 20, bound
- * in 7 ms), and the ones in command streams and submit loops pass this
- * count within their first iterations.
- */
-export const EXPORT_AFTER_CALLS = 64;
 
 /**
  * The loader's own export `name` (its trampoline for a core or WSI command)
@@ -144,24 +134,17 @@ export class ProcTable implements FnTable {
       if (p) fn = nativeFn(p, sig);
       // a loader trampoline when the command is one the driver has for this
       // handle, once the command has been called often enough to pay for it
-      const i = ptrs.findIndex((p) => p);
+      // (ffi/tier.ts): vulkaninfo calls 20 entry points a few times each,
+      // which took 7 ms to bind as exports
+      const name = sig.names[ptrs.findIndex((p) => p)];
       if (
         fn && this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
       ) {
-        fn = this.#exportLater(id, sig.names[i], sig, fn);
+        fn = tiered(fn, () => loaderExport(name, sig), (f) => this.fns[id] = f);
       }
     }
     this.fns[id] = fn;
     return fn;
-  }
-
-  /** `slow` for the first {@link EXPORT_AFTER_CALLS} calls, then the loader's export. */
-  #exportLater(id: number, name: string, sig: ProcSignature, slow: NativeFn): NativeFn {
-    let calls = 0;
-    return (...args) => {
-      if (++calls === EXPORT_AFTER_CALLS) this.fns[id] = loaderExport(name, sig) ?? slow;
-      return slow(...args);
-    };
   }
 
   /** A named entry point outside the command table (vkCreateInstance, …). */

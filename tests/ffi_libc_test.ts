@@ -4,6 +4,7 @@ import { OwnedFd } from "../ffi/fd.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import { SeqpacketSocket } from "../ffi/socket.ts";
 import { spawnWithFd } from "../ffi/spawn.ts";
+import { TIER_UP_AFTER_CALLS } from "../ffi/tier.ts";
 
 function countFds(): number {
   return L.openFds().length;
@@ -226,4 +227,20 @@ Deno.test("open creates and truncates a file with CLOEXEC", () => {
     (e) => (e as L.LibcError).errno === L.ENOENT,
   );
   Deno.removeSync(path);
+});
+
+Deno.test("a libc binding starts as a pointer and becomes a fast-call symbol; errno survives the switch", () => {
+  const first = L.libc().getppid;
+  let calls = 0;
+  while (L.libc().getppid === first && calls <= TIER_UP_AFTER_CALLS) {
+    assertEquals(L.getppid(), Deno.ppid);
+    calls++;
+  }
+  assert(L.libc().getppid !== first, `still the first binding after ${calls} calls`);
+  assert(calls <= TIER_UP_AFTER_CALLS);
+  assertEquals(L.getppid(), Deno.ppid);
+  // close(-1) fails with EBADF on every call: before, at and after its switch
+  for (let i = 0; i < TIER_UP_AFTER_CALLS + 2; i++) {
+    assertThrows(() => L.close(-1), (e) => e instanceof L.LibcError && e.errno === L.EBADF);
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * ffi/vulkan.ts with the real loader and lavapipe (in the trixie chroot): an
  * entry point is called through Deno.UnsafeFnPointer until it has been called
- * EXPORT_AFTER_CALLS times, then through the loader's fast-call export; with
+ * TIER_UP_AFTER_CALLS times, then through the loader's fast-call export; with
  * VESPER_VK_NO_LOADER_EXPORTS it stays on the pointer. Either way the calls
  * give the same results.
  */
@@ -34,7 +34,7 @@ async function probe(env: Record<string, string> = {}) {
 }
 
 Deno.test({
-  name: "a Vulkan entry point moves to the loader's export after EXPORT_AFTER_CALLS calls",
+  name: "a Vulkan entry point moves to the loader's export after TIER_UP_AFTER_CALLS calls",
   ignore: !root,
   async fn() {
     const r = await probe();

@@ -1,9 +1,10 @@
 /**
  * Run inside the trixie chroot (lavapipe) by tests/ffi_vulkan_test.ts: makes a
  * VkInstance with the loader, calls vkEnumeratePhysicalDevices through its
- * ProcTable past EXPORT_AFTER_CALLS, and prints what it saw as one JSON line.
+ * ProcTable past TIER_UP_AFTER_CALLS, and prints what it saw as one JSON line.
  */
-import { EXPORT_AFTER_CALLS, ProcTable } from "../../ffi/vulkan.ts";
+import { ProcTable } from "../../ffi/vulkan.ts";
+import { TIER_UP_AFTER_CALLS } from "../../ffi/tier.ts";
 import { FFI } from "../../src/venus/generated/vulkan.ts";
 import { cmdId } from "../../src/venus/vulkan/context.ts";
 
@@ -21,7 +22,7 @@ const id = cmdId("vkEnumeratePhysicalDevices");
 const count = new Uint32Array(1);
 const fns = new Set<unknown>();
 const results = new Set<number>();
-for (let i = 0; i < EXPORT_AFTER_CALLS + 4; i++) {
+for (let i = 0; i < TIER_UP_AFTER_CALLS + 4; i++) {
   const f = t.fns[id] ?? t.resolve(id);
   fns.add(f);
   count[0] = 0;
