@@ -6,42 +6,54 @@
  * restartable. Raw integers stay raw here: ownership of fds and mappings is
  * the job of `ffi/fd.ts` and `ffi/mmap.ts`.
  */
-import { LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
-import { type AnyFn, tiered } from "./tier.ts";
+import { LIBC_FAST, LIBC_NET_SYMBOLS, LIBC_SPAWN_SYMBOLS, LIBC_SYMBOLS } from "./libc_symbols.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...args: any[]) => any;
 
 type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 
 /**
- * Opens a table of libc functions (libc_symbols.ts says why this way): each
- * one as a `Deno.UnsafeFnPointer` over its address, which a `Deno.dlopen` of
- * statics gives without compiling anything, tiered (ffi/tier.ts) into a
- * fast-call symbol of its own once it is called often. The result has the
- * shape a plain `Deno.dlopen(…).symbols` has; a binding is looked up on it at
- * every call, so the fast one takes over from the next call on.
+ * Opens a table of libc functions (libc_symbols.ts says why this way). Each
+ * is a `Deno.UnsafeFnPointer` over its address, which a `Deno.dlopen` of
+ * statics gives without compiling anything, except those named in `fast`:
+ * each of these becomes a fast-call `Deno.dlopen` symbol of its own when it
+ * is first looked up, and stays the same function from its first call on (a
+ * call site that saw another function first would stay megamorphic, and V8
+ * makes fast calls only from monomorphic ones). The result has the shape a
+ * plain `Deno.dlopen(…).symbols` has.
  */
-function openLibc<S extends Deno.ForeignLibraryInterface>(table: S): Symbols<S> {
+function openLibc<S extends Deno.ForeignLibraryInterface>(
+  table: S,
+  fast: readonly string[] = [],
+): Symbols<S> {
   const addrs: Record<string, Deno.ForeignStatic> = {};
   for (const [key, def] of Object.entries(table) as [string, Deno.ForeignFunction][]) {
-    addrs[key] = { name: def.name ?? key, type: "pointer" };
+    if (!fast.includes(key)) addrs[key] = { name: def.name ?? key, type: "pointer" };
   }
   const found = Deno.dlopen("libc.so.6", addrs).symbols as Record<string, Deno.PointerValue>;
   const out: Record<string, AnyFn> = {};
   for (const key of Object.keys(addrs)) {
-    const def = table[key] as Deno.ForeignFunction;
-    const { parameters, result, nonblocking } = def;
-    const ptrDef: Deno.UnsafeCallbackDefinition & { nonblocking?: boolean } = {
+    const { parameters, result, nonblocking } = table[key] as Deno.ForeignFunction;
+    const def: Deno.UnsafeCallbackDefinition & { nonblocking?: boolean } = {
       parameters,
       result,
       nonblocking,
     };
-    const fp = new Deno.UnsafeFnPointer(found[key] as Deno.PointerObject<typeof ptrDef>, ptrDef);
-    const slow: AnyFn = fp.call.bind(fp);
-    // a nonblocking call runs on a helper thread either way: no fast call to gain
-    out[key] = nonblocking ? slow : tiered(
-      slow,
-      () => (Deno.dlopen("libc.so.6", { [key]: def }).symbols as Record<string, AnyFn>)[key],
-      (f) => out[key] = f,
-    );
+    const fp = new Deno.UnsafeFnPointer(found[key] as Deno.PointerObject<typeof def>, def);
+    out[key] = fp.call.bind(fp);
+  }
+  for (const key of fast) {
+    Object.defineProperty(out, key, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const def = table[key] as Deno.ForeignFunction;
+        const f = (Deno.dlopen("libc.so.6", { [key]: def }).symbols as Record<string, AnyFn>)[key];
+        Object.defineProperty(out, key, { value: f, enumerable: true });
+        return f;
+      },
+    });
   }
   return out as Symbols<S>;
 }
@@ -60,7 +72,7 @@ let errnoCell: Int32Array | undefined;
 /** The loaded libc (opened once per isolate; workers in thread mode open their own). */
 export function libc(): Symbols<typeof LIBC_SYMBOLS> {
   if (!lib) {
-    lib = openLibc(LIBC_SYMBOLS);
+    lib = openLibc(LIBC_SYMBOLS, LIBC_FAST);
     const p = lib.__errno_location()!;
     errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(p, 4));
   }

@@ -4,10 +4,13 @@
  * (`libcSpawn()`, `libcNet()` in ffi/libc.ts).
  *
  * How a table is opened (`openLibc` in ffi/libc.ts) is about start-up time,
- * which every render server and worker pays: a function starts as a
- * `Deno.UnsafeFnPointer` and becomes a fast-call `Deno.dlopen` symbol only
- * once it is called often (ffi/tier.ts). Opening the core table with eight
- * fast-call symbols took 2.6 ms; as pointers it takes 0.1–0.2 ms.
+ * which every render server and worker pays. For each function of a
+ * `Deno.dlopen` table Deno compiles a fast-call trampoline when the table is
+ * opened, about 300 µs each here: the core table with eight of them took
+ * 2.6 ms to open. So only the calls in {@link LIBC_FAST}, made per message,
+ * per ring wake-up or per fd, are bound that way, each when first used; the
+ * others are `Deno.UnsafeFnPointer`s over their addresses, a few µs to make
+ * and about 1 µs more per call (close(-1): 1.2 against 0.25 µs).
  *
  * Each parameter is annotated with its C type (x86_64 Linux, glibc ≥ 2.34).
  * Nothing here is called directly by the rest of the code base: the typed
@@ -204,6 +207,21 @@ export const LIBC_SPAWN_SYMBOLS = {
   sigfillset: { parameters: ["buffer" /* sigset_t *set */], result: "i32" },
   sigdelset: { parameters: ["buffer", /* sigset_t *set */ "i32" /* int signum */], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * The core table's calls made on hot paths (a worker's ring and socket loop,
+ * the server's client loop, fds received with every message): fast calls.
+ */
+export const LIBC_FAST = [
+  "close",
+  "read",
+  "write",
+  "poll",
+  "ppoll",
+  "sched_yield",
+  "sendmsg",
+  "recvmsg",
+] as const satisfies readonly (keyof typeof LIBC_SYMBOLS)[];
 
 /** sockets that are created, bound, listened on or connected here (not handed over) */
 export const LIBC_NET_SYMBOLS = {

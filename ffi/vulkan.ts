@@ -11,7 +11,6 @@
  */
 import type { FnTable, NativeFn } from "../src/venus/generated/vulkan.ts";
 import { MAX_COMMAND_TYPE } from "../src/venus/generated/types.ts";
-import { tiered } from "./tier.ts";
 
 export const VULKAN_SYMBOLS = {
   vkGetInstanceProcAddr: {
@@ -132,15 +131,18 @@ export class ProcTable implements FnTable {
       const ptrs = sig.names.map((name) => this.#procAddr(name));
       const p = ptrs.find((p) => p);
       if (p) fn = nativeFn(p, sig);
-      // a loader trampoline when the command is one the driver has for this
-      // handle, once the command has been called often enough to pay for it
-      // (ffi/tier.ts): vulkaninfo calls 20 entry points a few times each,
-      // which took 7 ms to bind as exports
-      const name = sig.names[ptrs.findIndex((p) => p)];
+      // Device-level commands (command buffers, queues, objects) go through
+      // the loader's trampoline when the driver has the command for this
+      // device. Instance-level ones (mostly physical-device queries, made a
+      // few times per context) stay on their pointers: binding an export is a
+      // one-symbol dlopen, 150–400 µs, and vulkaninfo's 12 of them took 4 ms.
+      // The choice is made once, before the first call: a call site that saw
+      // the pointer first would stay megamorphic, and V8 makes fast calls
+      // only from monomorphic ones (vkCmdPushConstants streams lost 40%).
       if (
-        fn && this.handle !== 0 && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
+        p && this.kind === "device" && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
       ) {
-        fn = tiered(fn, () => loaderExport(name, sig), (f) => this.fns[id] = f);
+        fn = loaderExport(sig.names[ptrs.indexOf(p)], sig) ?? fn;
       }
     }
     this.fns[id] = fn;
