@@ -283,3 +283,51 @@ Deno.test("a worker process leaves the modules it loaded in Deno's code cache", 
     }
   }
 });
+
+Deno.test("tools/prune_code_cache.ts drops the code cache of launcher bundles that are gone", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  const tmp = Deno.makeTempDirSync();
+  try {
+    const cache = `${tmp}/cache`;
+    Deno.mkdirSync(`${cache}/bundle.1.1/src`, { recursive: true });
+    Deno.mkdirSync(`${tmp}/deno`);
+    // the table as Deno 2.9 creates it
+    const db = new DatabaseSync(`${tmp}/deno/v8_code_cache_v2`);
+    db.exec(
+      "CREATE TABLE codecache (specifier TEXT NOT NULL, type INTEGER NOT NULL, " +
+        "source_hash INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (specifier, type))",
+    );
+    const specifiers = [
+      `file://${cache}/bundle.1.1/chunk-A.js`, // build still there
+      `file://${cache}/bundle.1.1/src/server_entry.js`,
+      `file://${cache}/bundle.2.2/chunk-A.js`, // build gone
+      `file://${cache}/bundle.2.2/src/render/worker_process.js`,
+      `file://${tmp}/other/bundle.2.2/chunk-A.js`, // not the launcher's
+    ];
+    for (const s of specifiers) {
+      db.prepare("INSERT INTO codecache VALUES (?, 0, 1, ?)").run(s, new Uint8Array(4));
+    }
+    db.close();
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        `${REPO}tools/prune_code_cache.ts`,
+        `${tmp}/deno`,
+        cache,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    const after = new DatabaseSync(`${tmp}/deno/v8_code_cache_v2`, { readOnly: true });
+    const left = (after.prepare("SELECT specifier FROM codecache ORDER BY specifier").all() as {
+      specifier: string;
+    }[]).map((row) => row.specifier);
+    after.close();
+    assertEquals(left, [specifiers[0], specifiers[1], specifiers[4]].sort());
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+});
