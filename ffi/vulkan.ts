@@ -130,7 +130,6 @@ export class ProcTable implements FnTable {
       // the driver's entry point of each alias, looked up once
       const ptrs = sig.names.map((name) => this.#procAddr(name));
       const p = ptrs.find((p) => p);
-      if (p) fn = nativeFn(p, sig);
       // Device-level commands (command buffers, queues, objects) go through
       // the loader's trampoline when the driver has the command for this
       // device. Instance-level ones (mostly physical-device queries, made a
@@ -139,10 +138,12 @@ export class ProcTable implements FnTable {
       // The choice is made once, before the first call: a call site that saw
       // the pointer first would stay megamorphic, and V8 makes fast calls
       // only from monomorphic ones (vkCmdPushConstants streams lost 40%).
-      if (
-        p && this.kind === "device" && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
-      ) {
-        fn = loaderExport(sig.names[ptrs.indexOf(p)], sig) ?? fn;
+      if (p) {
+        const exported =
+          this.kind === "device" && Deno.env.get("VESPER_VK_NO_LOADER_EXPORTS") === undefined
+            ? loaderExport(sig.names[ptrs.indexOf(p)], sig)
+            : null;
+        fn = exported ?? nativeFn(p, sig);
       }
     }
     this.fns[id] = fn;
