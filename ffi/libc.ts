@@ -483,6 +483,44 @@ export function physicalMemoryBytes(): number | null {
   return pages > 0 && size > 0 ? pages * size : null;
 }
 
+/** Largest file {@link readProcFile} reads. */
+const PROC_FILE_MAX = 1 << 20;
+
+/**
+ * The text of a small file of /proc (or /sys) through open(2)/read(2): Deno
+ * wants --allow-all for any path under /proc, which the render server does
+ * not have. null when it cannot be opened or read, or is larger than 1 MiB.
+ */
+export function readProcFile(path: string): string | null {
+  let fd: number;
+  try {
+    fd = open(path, O_CLOEXEC);
+  } catch {
+    return null;
+  }
+  try {
+    let buf = new Uint8Array(16384);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        if (buf.length >= PROC_FILE_MAX) return null;
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      const n = Number(libc().read(fd, buf.subarray(len), BigInt(buf.length - len)));
+      if (n < 0) {
+        if (errno() === EINTR) continue;
+        return null;
+      }
+      if (n === 0) return new TextDecoder().decode(buf.subarray(0, len));
+      len += n;
+    }
+  } finally {
+    close(fd);
+  }
+}
+
 /** kill(2); false when the process no longer exists. */
 export function kill(pid: number, sig: number): boolean {
   if (libc().kill(pid, sig) === 0) return true;

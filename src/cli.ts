@@ -11,7 +11,7 @@
 import { fdKind, SOCK_SEQPACKET, socketType } from "../ffi/libc.ts";
 import { isLevel, type Level, LEVELS, Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
-import { MAX_SPARE_DELAY_MS, SPARE_AFTER_CONTEXT_MS } from "./render/server.ts";
+import { MAX_SPARE_DELAY_MS, SPARE_AFTER_CONTEXT_MS, SPARE_BUSY_MAX_MS } from "./render/server.ts";
 
 export const USAGE = `vesper ${VERSION} — a Venus render server (drop-in for virgl_render_server)
 
@@ -27,7 +27,10 @@ Options:
   --worker=process|thread   run each guest context in a process (default) or a thread
   --log-level LEVEL         ${LEVELS.join(", ")} (default: info, or $VESPER_LOG_LEVEL)
   --spare-delay MS          after a context is created, wait MS before loading the next
-                            spare worker (default: ${SPARE_AFTER_CONTEXT_MS}, or $VESPER_SPARE_DELAY_MS)
+                            spare worker (default: ${SPARE_AFTER_CONTEXT_MS}, or $VESPER_SPARE_DELAY_MS),
+                            and longer while the CPUs are busy (at most ${
+  SPARE_BUSY_MAX_MS / 1000
+} s more)
   -h, --help                this text
   -V, --version             print the version
 

@@ -244,3 +244,22 @@ Deno.test("hot libc calls are fast-call symbols, the others pointers; errno is r
     (e) => e instanceof L.LibcError && e.errno === L.EBADF,
   );
 });
+
+Deno.test("readProcFile reads /proc without Deno's read permission, any size up to 1 MiB", () => {
+  const before = L.openFds().length;
+  assert(L.readProcFile("/proc/self/status")!.includes(`\nPid:\t${Deno.pid}\n`));
+  assert(/^cpu\d+ /m.test(L.readProcFile("/proc/stat")!), "no cpuN line");
+  assertEquals(L.readProcFile("/nonexistent/x"), null);
+  assertEquals(L.readProcFile("/proc/self"), null, "a directory reads as an error");
+  const path = Deno.makeTempFileSync();
+  try {
+    const text = "0123456789abcdef".repeat(40000); // 640 KB: the buffer grows
+    Deno.writeTextFileSync(path, text);
+    assertEquals(L.readProcFile(path), text);
+    Deno.writeTextFileSync(path, text + text); // 1.28 MB: too large
+    assertEquals(L.readProcFile(path), null);
+  } finally {
+    Deno.removeSync(path);
+  }
+  assertEquals(L.openFds().length, before, "an fd left open");
+});

@@ -23,7 +23,12 @@ import * as L from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/fd.ts";
 import { Mapping } from "../ffi/mmap.ts";
 import * as P from "../src/render/protocol.ts";
-import { SPARE_AFTER_CONTEXT_MS, SPARE_AFTER_DESTROY_MS } from "../src/render/server.ts";
+import {
+  SPARE_AFTER_CONTEXT_MS,
+  SPARE_AFTER_DESTROY_MS,
+  SPARE_BUSY_MAX_MS,
+  SPARE_IDLE_WINDOW_MS,
+} from "../src/render/server.ts";
 import { WORKER_MALLOC_TUNABLES, workerEnv } from "../src/render/worker.ts";
 import { processesMatching, VESPER_CMDLINE } from "../src/harness/vtest.ts";
 
@@ -291,6 +296,43 @@ Deno.test("vesper: by default the next spare waits seconds after a context, but 
     assert(after < SPARE_AFTER_CONTEXT_MS, `the spare waited as after a creation (${after} ms)`);
     assert(await c.close() !== null);
   } finally {
+    await c.kill();
+  }
+});
+
+Deno.test("vesper: a spare due while its CPU is busy is put off until the CPU idles", async () => {
+  // server, workers and a spinning process share CPU 0: no idle time there
+  const spec = vesperSpec("process", "debug");
+  const c = RenderClient.start({ ...spec, argv: ["/usr/bin/taskset", "-c", "0", ...spec.argv] });
+  let spinner: Deno.ChildProcess | null = null;
+  try {
+    c.init();
+    // the first spare is not held back (no context is running yet)
+    assert(await waitFor(() => c.workers().length === 1), "no spare at start");
+    spinner = new Deno.Command("taskset", {
+      args: ["-c", "0", "/bin/sh", "-c", "while :; do :; done"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const ctx = await readyContext(c, 1);
+    const worker = c.workers()[0];
+    await sleep(TEST_SPARE_DELAY_MS + 3 * SPARE_IDLE_WINDOW_MS + 300);
+    assertEquals(c.workers(), [worker], "a spare loaded beside a busy CPU");
+    assert(/spare worker put off: its CPUs were 0\.\d\d idle/.test(c.log()), c.log());
+    spinner.kill("SIGKILL");
+    await spinner.status;
+    spinner = null;
+    const t0 = performance.now();
+    assert(await waitFor(() => c.workers().length === 2, 5000), "no spare once the CPU idled");
+    assert(performance.now() - t0 < SPARE_BUSY_MAX_MS, "the spare waited for the cap");
+    ctx.close();
+    c.destroyContext(1);
+    assert(await c.close() !== null);
+  } finally {
+    if (spinner) {
+      spinner.kill("SIGKILL");
+      await spinner.status;
+    }
     await c.kill();
   }
 });

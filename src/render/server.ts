@@ -28,6 +28,7 @@ import {
   VIRGL_RENDERER_VENUS,
 } from "./protocol.ts";
 import { startWorker, type WorkerHandle, type WorkerMode } from "./worker.ts";
+import { IdleMeter } from "./cpu_idle.ts";
 import type { BackendKind } from "./worker_main.ts";
 
 export interface ServerOptions {
@@ -56,7 +57,8 @@ const SPARE_POLL_MS = 2;
  * per client, so there the spare is never used; in a VMM a guest starting
  * apps more than a few seconds apart still finds one loaded, and one that
  * ends an app and starts the next finds the spare started when the first
- * one's context ended ({@link SPARE_AFTER_DESTROY_MS}).
+ * one's context ended ({@link SPARE_AFTER_DESTROY_MS}). A context that stays
+ * busy longer is covered by the idle check ({@link SPARE_MIN_IDLE_CPUS}).
  */
 export const SPARE_AFTER_CONTEXT_MS = 3000;
 /**
@@ -66,6 +68,20 @@ export const SPARE_AFTER_CONTEXT_MS = 3000;
  * half-loaded.
  */
 export const SPARE_AFTER_DESTROY_MS = 100;
+/**
+ * A spare due beside running contexts starts only when the CPUs it may run
+ * on had at least this much idle time (CPUs' worth) since it was scheduled,
+ * or in the last {@link SPARE_IDLE_WINDOW_MS} once it has been put off
+ * (cpu_idle.ts says why).
+ */
+export const SPARE_MIN_IDLE_CPUS = 0.5;
+/** How often a spare put off by busy CPUs looks again (ms). */
+export const SPARE_IDLE_WINDOW_MS = 100;
+/**
+ * Longest a spare is put off by busy CPUs (ms): then it loads anyway, once
+ * (about 60 ms of CPU), so that a host busy for good still gets one.
+ */
+export const SPARE_BUSY_MAX_MS = 10_000;
 /** Longest `--spare-delay` (ms). */
 export const MAX_SPARE_DELAY_MS = 3_600_000;
 
@@ -87,6 +103,11 @@ export class RenderServer {
    * which every render server paid at start-up.
    */
   #spareDueAt: number | null = null;
+  /** the spare due waits for idle CPUs (all but the one planned at start-up) */
+  #spareGated = false;
+  /** when the spare due was first put off by busy CPUs (performance.now() ms) */
+  #putOffSince: number | null = null;
+  #idle: IdleMeter | null = null;
   /** the worker started last (the next spare waits until it has loaded) */
   #lastStarted: WorkerHandle | null = null;
   #lastStartedAt = 0;
@@ -107,7 +128,9 @@ export class RenderServer {
   /** Serves until the client closes its socket; then destroys every worker. */
   async run(): Promise<void> {
     this.#log.info(`serving client socket fd ${this.socket.fd} (${this.#opts.workerMode} workers)`);
-    this.#scheduleSpare();
+    // the first spare is not checked for idle CPUs: there is no context yet,
+    // and under vtest the client's first context follows at once
+    this.#scheduleSpare(0, false);
     try {
       for (;;) {
         const fds: PollFd[] = [{ fd: this.socket.fd, events: POLLIN }];
@@ -254,11 +277,38 @@ export class RenderServer {
    * (WorkerHandle.ready, at most SPARE_WAIT_MS): a spare loading while a new
    * context starts up would take CPU time from it.
    */
-  #scheduleSpare(delayMs = 0): void {
+  #scheduleSpare(delayMs: number, gated = true): void {
     if (this.#spare || this.#closing) return;
     // a later request wins: the spare planned at start-up must not load beside
     // the context that came first
     this.#spareDueAt = performance.now() + delayMs;
+    this.#spareGated = gated;
+    this.#putOffSince = null;
+    if (gated) (this.#idle ??= new IdleMeter()).mark();
+  }
+
+  /**
+   * Whether the spare due is put off because its CPUs were busy since it was
+   * scheduled (or since it was last put off); if so, it looks again in
+   * {@link SPARE_IDLE_WINDOW_MS}.
+   */
+  #putOff(): boolean {
+    if (!this.#spareGated || !this.#idle) return false;
+    const now = performance.now();
+    const idle = this.#idle.idleCpus();
+    if (idle >= SPARE_MIN_IDLE_CPUS) return false;
+    if (this.#putOffSince === null) {
+      this.#putOffSince = now;
+      this.#log.debug(
+        `spare worker put off: its CPUs were ${idle.toFixed(2)} idle, busy with running contexts`,
+      );
+    } else if (now - this.#putOffSince >= SPARE_BUSY_MAX_MS) {
+      this.#log.debug(`spare worker: CPUs busy for ${SPARE_BUSY_MAX_MS} ms; starting it anyway`);
+      return false;
+    }
+    this.#idle.mark();
+    this.#spareDueAt = now + SPARE_IDLE_WINDOW_MS;
+    return true;
   }
 
   /** The run loop's part of {@link #scheduleSpare}: starts the spare once it is due. */
@@ -270,6 +320,7 @@ export class RenderServer {
       this.#spareDueAt = performance.now() + SPARE_POLL_MS;
       return;
     }
+    if (this.#putOff()) return;
     try {
       this.#spare = this.#startWorker();
     } catch (e) {
