@@ -56,7 +56,9 @@ export async function startVtest(
       return false;
     }
   }, 10000);
+  let final: string | null = null; // the log once stopped (its file is gone then)
   const log = () => {
+    if (final !== null) return final;
     try {
       return Deno.readTextFileSync(logPath);
     } catch {
@@ -69,11 +71,19 @@ export async function startVtest(
     child,
     logPath,
     log,
+    /** Stops the server; its log stays readable through log(), its files in the chroot go. */
     async stop() {
       try {
         child.kill("SIGTERM");
       } catch { /* already gone */ }
       await child.status;
+      if (final !== null) return;
+      final = log();
+      for (const f of [logPath, `${root}${socketPath}`]) {
+        try {
+          Deno.removeSync(f);
+        } catch { /* not there */ }
+      }
     },
   };
 }

@@ -185,8 +185,11 @@ export class RenderClient {
     }
   }
 
+  #finalLog: string | null = null;
+
+  /** The server's log (kept in memory once {@link kill} removed its file). */
   log(): string {
-    return Deno.readTextFileSync(this.logPath);
+    return this.#finalLog ?? Deno.readTextFileSync(this.logPath);
   }
 
   send(msg: Uint8Array, fds: number[] = []): boolean {
@@ -254,14 +257,23 @@ export class RenderClient {
     return await this.waitExit(timeoutMs);
   }
 
-  /** Last resort for a test that failed midway. */
+  /**
+   * Ends the server and its workers if still there (the last resort for a
+   * test that failed midway; every test calls it last) and removes the log
+   * file.
+   */
   async kill(): Promise<void> {
-    if (this.#status) return;
-    const workers = this.workers();
-    L.kill(this.pid, L.SIGKILL);
-    for (const w of workers) L.kill(w, L.SIGKILL);
-    await this.waitExit(5000);
-    if (!this.socket.handle.closed) this.socket.close();
+    if (!this.#status) {
+      const workers = this.workers();
+      L.kill(this.pid, L.SIGKILL);
+      for (const w of workers) L.kill(w, L.SIGKILL);
+      await this.waitExit(5000);
+      if (!this.socket.handle.closed) this.socket.close();
+    }
+    if (this.#finalLog === null) {
+      this.#finalLog = this.log();
+      Deno.removeSync(this.logPath);
+    }
   }
 }
 
