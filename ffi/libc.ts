@@ -508,14 +508,14 @@ export function readProcFile(path: string): string | null {
         bigger.set(buf);
         buf = bigger;
       }
-      const n = Number(libc().read(fd, buf.subarray(len), BigInt(buf.length - len)));
-      if (n < 0) {
-        if (errno() === EINTR) continue;
-        return null;
-      }
+      const view = buf.subarray(len);
+      const n = Number(check("read", () => libc().read(fd, view, BigInt(view.length))));
       if (n === 0) return new TextDecoder().decode(buf.subarray(0, len));
       len += n;
     }
+  } catch (e) {
+    if (e instanceof LibcError) return null;
+    throw e;
   } finally {
     close(fd);
   }
