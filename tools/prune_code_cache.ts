@@ -37,13 +37,13 @@ try {
       "SELECT DISTINCT specifier FROM codecache WHERE substr(specifier, 1, ?) = ?",
     ).all(prefix.length, prefix) as { specifier: string }[];
     // file://<cache>/bundle.<time>.<pid>/<module>: gone when its build directory is
-    const gone = new Set<string>();
-    for (const { specifier } of rows) {
-      const dir = specifier.slice(0, specifier.indexOf("/", prefix.length));
-      if (!gone.has(dir) && !exists(decodeURIComponent(new URL(dir).pathname))) gone.add(dir);
-    }
+    const dirs = new Set(
+      rows.map(({ specifier }) => specifier.slice(0, specifier.indexOf("/", prefix.length))),
+    );
     const del = db.prepare("DELETE FROM codecache WHERE substr(specifier, 1, ?) = ?");
-    for (const dir of gone) del.run(dir.length + 1, `${dir}/`);
+    for (const dir of dirs) {
+      if (!exists(decodeURIComponent(new URL(dir).pathname))) del.run(dir.length + 1, `${dir}/`);
+    }
   }
 } catch (e) {
   // a busy or foreign cache is left as it is: this is housekeeping
