@@ -6,6 +6,24 @@ import { SCM_RIGHTS, SOL_SOCKET } from "./libc.ts";
 
 export const CMSG_HDR = 16;
 
+/**
+ * x86_64 `struct msghdr`: its size and the byte offsets of the fields the
+ * sockets fill in (msg_name/msg_namelen at 0/8 stay zero: connected sockets).
+ */
+export const MSGHDR = {
+  SIZE: 56,
+  /** struct iovec *msg_iov */
+  IOV: 16,
+  /** size_t msg_iovlen */
+  IOVLEN: 24,
+  /** void *msg_control */
+  CONTROL: 32,
+  /** size_t msg_controllen */
+  CONTROLLEN: 40,
+  /** int msg_flags */
+  FLAGS: 48,
+} as const;
+
 /** CMSG_SPACE for `n` fds: the control-buffer bytes they take. */
 export const cmsgSpace = (n: number): number => CMSG_HDR + ((n * 4 + 7) & ~7);
 

@@ -24,7 +24,7 @@ import {
   socketType,
 } from "./libc.ts";
 import { OwnedFd } from "./fd.ts";
-import { cmsgSpace, readRights, writeRights } from "./cmsg.ts";
+import { cmsgSpace, MSGHDR, readRights, writeRights } from "./cmsg.ts";
 
 /** Most fds one message may carry (RENDER_SOCKET_MAX_FD_COUNT). */
 export const MAX_FDS_PER_MESSAGE = 8;
@@ -50,7 +50,7 @@ function ptrValue(buf: ArrayBufferView): bigint {
 export class SeqpacketSocket implements Disposable {
   readonly handle: OwnedFd;
   // Off-heap buffers (new ArrayBuffer never lives on the V8 heap, so pointers stay valid).
-  #msg = new Uint8Array(new ArrayBuffer(56)); // struct msghdr
+  #msg = new Uint8Array(new ArrayBuffer(MSGHDR.SIZE)); // struct msghdr
   #msgView = new DataView(this.#msg.buffer);
   #iov = new Uint8Array(new ArrayBuffer(16)); // struct iovec
   #iovView = new DataView(this.#iov.buffer);
@@ -64,8 +64,8 @@ export class SeqpacketSocket implements Disposable {
 
   constructor(fd: OwnedFd | number) {
     this.handle = typeof fd === "number" ? new OwnedFd(fd) : fd;
-    this.#msgView.setBigUint64(16, ptrValue(this.#iov), true); // msg_iov
-    this.#msgView.setBigUint64(24, 1n, true); // msg_iovlen
+    this.#msgView.setBigUint64(MSGHDR.IOV, ptrValue(this.#iov), true);
+    this.#msgView.setBigUint64(MSGHDR.IOVLEN, 1n, true);
   }
 
   /** A connected pair, both ends CLOEXEC. */
@@ -108,11 +108,11 @@ export class SeqpacketSocket implements Disposable {
     this.#setIov(data, data.byteLength);
     if (fds.length > 0) {
       const controllen = writeRights(this.#ctlView, fds);
-      this.#msgView.setBigUint64(32, this.#ctlPtr, true);
-      this.#msgView.setBigUint64(40, BigInt(controllen), true);
+      this.#msgView.setBigUint64(MSGHDR.CONTROL, this.#ctlPtr, true);
+      this.#msgView.setBigUint64(MSGHDR.CONTROLLEN, BigInt(controllen), true);
     } else {
-      this.#msgView.setBigUint64(32, 0n, true);
-      this.#msgView.setBigUint64(40, 0n, true);
+      this.#msgView.setBigUint64(MSGHDR.CONTROL, 0n, true);
+      this.#msgView.setBigUint64(MSGHDR.CONTROLLEN, 0n, true);
     }
     for (;;) {
       const n = libc().sendmsg(this.fd, this.#msg, MSG_NOSIGNAL);
@@ -143,11 +143,11 @@ export class SeqpacketSocket implements Disposable {
   #recv(buf: Uint8Array, maxFds: number, nonblocking: boolean): Received | null | "empty" {
     this.#setIov(buf, buf.byteLength);
     const ctlLen = maxFds > 0 ? cmsgSpace(Math.min(maxFds, MAX_FDS_PER_MESSAGE)) : 0;
-    this.#msgView.setBigUint64(32, ctlLen > 0 ? this.#ctlPtr : 0n, true);
+    this.#msgView.setBigUint64(MSGHDR.CONTROL, ctlLen > 0 ? this.#ctlPtr : 0n, true);
     // msg_controllen (size_t; recvmsg overwrites it), msg_flags
-    this.#msgView.setUint32(40, ctlLen, true);
-    this.#msgView.setUint32(44, 0, true);
-    this.#msgView.setInt32(48, 0, true);
+    this.#msgView.setUint32(MSGHDR.CONTROLLEN, ctlLen, true);
+    this.#msgView.setUint32(MSGHDR.CONTROLLEN + 4, 0, true);
+    this.#msgView.setInt32(MSGHDR.FLAGS, 0, true);
     const flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | (nonblocking ? MSG_DONTWAIT : 0);
     let n: bigint;
     for (;;) {
@@ -159,9 +159,9 @@ export class SeqpacketSocket implements Disposable {
       if (e === 104 /* ECONNRESET */) return null;
       throw new LibcError("recvmsg", e);
     }
-    const msgFlags = this.#msgView.getInt32(48, true);
+    const msgFlags = this.#msgView.getInt32(MSGHDR.FLAGS, true);
     const fds: OwnedFd[] = [];
-    const controllen = Number(this.#msgView.getBigUint64(40, true));
+    const controllen = Number(this.#msgView.getBigUint64(MSGHDR.CONTROLLEN, true));
     readRights(this.#ctlView, controllen, (fd) => fds.push(new OwnedFd(fd)));
     if (n === 0n && fds.length === 0 && (msgFlags & MSG_TRUNC) === 0) {
       // SOCK_SEQPACKET: a zero-length read with nothing attached is EOF.

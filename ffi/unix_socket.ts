@@ -29,7 +29,7 @@ import {
   socketpair,
 } from "./libc.ts";
 import { OwnedFd } from "./fd.ts";
-import { cmsgSpace, readRights, writeRights } from "./cmsg.ts";
+import { cmsgSpace, MSGHDR, readRights, writeRights } from "./cmsg.ts";
 
 const MAX_FDS = 16;
 /** Buffers one sendmsg may gather (the kernel's UIO_MAXIOV). */
@@ -133,7 +133,7 @@ export class ShortReadError extends Error {
 export class StreamSocket implements Disposable {
   readonly handle: OwnedFd;
   // struct msghdr, iovec[MAX_IOV] and the control buffer live off the V8 heap.
-  #msg = new DataView(new ArrayBuffer(56));
+  #msg = new DataView(new ArrayBuffer(MSGHDR.SIZE));
   #iov = new DataView(new ArrayBuffer(16 * MAX_IOV));
   #ctl = new DataView(new ArrayBuffer(cmsgSpace(MAX_FDS)));
   #ctlAddr: number;
@@ -142,7 +142,7 @@ export class StreamSocket implements Disposable {
   constructor(fd: OwnedFd | number) {
     this.handle = typeof fd === "number" ? new OwnedFd(fd) : fd;
     this.#msgBytes = new Uint8Array(this.#msg.buffer);
-    put64(this.#msg, 16, addr(new Uint8Array(this.#iov.buffer))); // msg_iov
+    put64(this.#msg, MSGHDR.IOV, addr(new Uint8Array(this.#iov.buffer)));
     this.#ctlAddr = addr(new Uint8Array(this.#ctl.buffer));
   }
 
@@ -231,14 +231,14 @@ export class StreamSocket implements Disposable {
       skip = 0;
     }
     if (n === 0 && fds.length === 0) return 0;
-    put64(this.#msg, 24, n); // msg_iovlen
+    put64(this.#msg, MSGHDR.IOVLEN, n);
     if (fds.length > 0) {
       const controllen = writeRights(this.#ctl, fds);
-      put64(this.#msg, 32, this.#ctlAddr);
-      put64(this.#msg, 40, controllen);
+      put64(this.#msg, MSGHDR.CONTROL, this.#ctlAddr);
+      put64(this.#msg, MSGHDR.CONTROLLEN, controllen);
     } else {
-      put64(this.#msg, 32, 0);
-      put64(this.#msg, 40, 0);
+      put64(this.#msg, MSGHDR.CONTROL, 0);
+      put64(this.#msg, MSGHDR.CONTROLLEN, 0);
     }
     for (;;) {
       const r = libc().sendmsg(this.fd, this.#msgBytes, MSG_NOSIGNAL | flags);
@@ -262,10 +262,10 @@ export class StreamSocket implements Disposable {
   recvSome(buf: Uint8Array, fds?: OwnedFd[]): number {
     put64(this.#iov, 0, addr(buf));
     put64(this.#iov, 8, buf.byteLength);
-    put64(this.#msg, 24, 1);
-    put64(this.#msg, 32, this.#ctlAddr);
-    put64(this.#msg, 40, this.#ctl.byteLength);
-    this.#msg.setInt32(48, 0, true);
+    put64(this.#msg, MSGHDR.IOVLEN, 1);
+    put64(this.#msg, MSGHDR.CONTROL, this.#ctlAddr);
+    put64(this.#msg, MSGHDR.CONTROLLEN, this.#ctl.byteLength);
+    this.#msg.setInt32(MSGHDR.FLAGS, 0, true);
     for (;;) {
       const r = libc().recvmsg(
         this.fd,
@@ -294,10 +294,10 @@ export class StreamSocket implements Disposable {
     while (got < buf.byteLength) {
       put64(this.#iov, 0, addr(buf) + got);
       put64(this.#iov, 8, buf.byteLength - got);
-      put64(this.#msg, 24, 1);
-      put64(this.#msg, 32, this.#ctlAddr);
-      put64(this.#msg, 40, this.#ctl.byteLength);
-      this.#msg.setInt32(48, 0, true);
+      put64(this.#msg, MSGHDR.IOVLEN, 1);
+      put64(this.#msg, MSGHDR.CONTROL, this.#ctlAddr);
+      put64(this.#msg, MSGHDR.CONTROLLEN, this.#ctl.byteLength);
+      this.#msg.setInt32(MSGHDR.FLAGS, 0, true);
       const r = libc().recvmsg(this.fd, this.#msgBytes, MSG_CMSG_CLOEXEC);
       if (r < 0n) {
         const e = errno();
@@ -319,7 +319,7 @@ export class StreamSocket implements Disposable {
   }
 
   #collectFds(out?: OwnedFd[]): void {
-    const controllen = this.#msg.getUint32(40, true); // msg_controllen (small)
+    const controllen = this.#msg.getUint32(MSGHDR.CONTROLLEN, true); // small: the low half
     readRights(this.#ctl, controllen, (raw) => {
       const fd = new OwnedFd(raw);
       if (out) out.push(fd);
