@@ -16,7 +16,8 @@
  * Thread mode: a Deno Worker in this process that owns the context socket.
  * The server keeps a duplicate of that socket so that destroy can shut it
  * down, which ends the worker's blocking read with EOF; the worker then
- * frees its context (including backend objects) and reports back.
+ * frees its context (including backend objects), signals an eventfd and
+ * reports back.
  */
 import { OwnedFd } from "../../ffi/fd.ts";
 import {
@@ -26,10 +27,13 @@ import {
   EFD_NONBLOCK,
   eventfd,
   eventfdRead,
+  eventfdWrite,
   type ExitStatus,
   kill,
   LibcError,
   pidfdOpen,
+  pollAsync,
+  POLLIN,
   SIGKILL,
   waitpid,
   WNOHANG,
@@ -252,13 +256,27 @@ class ProcessWorker extends Assignable implements WorkerHandle {
 /** How long a thread worker gets to finish after its socket was shut down. */
 const THREAD_JOIN_TIMEOUT_MS = 5000;
 
+/** What a thread worker's first message carries: its parameters and where to say it is done. */
+export interface ThreadWorkerParams extends WorkerParams {
+  /** an eventfd the thread signals (and closes) when it has freed its context */
+  doneFd: number;
+}
+
 class ThreadWorker extends Assignable implements WorkerHandle {
   readonly mode = "thread";
   readonly pid = null;
   readonly exitFd = null;
   #worker: Worker;
   #control: SeqpacketSocket;
-  #done: Promise<void>;
+  /**
+   * Signalled by the thread once it has freed its context, and by #finish.
+   * destroy() waits on it with a poll on Deno's helper thread rather than a
+   * timer: Deno's first setTimeout loads its timers module, about 5 ms of CPU
+   * that every server paid at its first context's end.
+   */
+  #doneFd: OwnedFd | null = new OwnedFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  /** a destroy() is polling #doneFd: it closes the fd, not #finish */
+  #joining = false;
   #exited = false;
   #log: Logger;
 
@@ -266,29 +284,26 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     super(clientEnd);
     this.#log = s.log;
     this.#control = new SeqpacketSocket(ctxEnd.handle.dup());
-    const params: WorkerParams = {
+    const params: ThreadWorkerParams = {
       ctxFd: ctxEnd.handle.take(), // ownership passes to the thread
       logLevel: s.logLevel,
       backend: s.backend,
       readyFd: dupCloexec(this.readyFdForWorker()), // the thread closes it
+      doneFd: dupCloexec(this.#doneFd!.fd), // this one too
     };
     this.#worker = new Worker(workerEntry("worker_thread"), {
       type: "module",
       name: "vesper-ctx",
     });
-    this.#done = new Promise((resolve) => {
-      this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
-        this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${e.data.how}`);
-        this.#finish();
-        resolve();
-      };
-      this.#worker.onerror = (e) => {
-        e.preventDefault();
-        this.#log.error(`thread worker (ctx ${this.ctxId ?? "spare"}) failed: ${e.message}`);
-        this.#finish();
-        resolve();
-      };
-    });
+    this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
+      this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${e.data.how}`);
+      this.#finish();
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#log.error(`thread worker (ctx ${this.ctxId ?? "spare"}) failed: ${e.message}`);
+      this.#finish();
+    };
     this.#worker.postMessage(params);
   }
 
@@ -299,6 +314,13 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     this.dropClientEnd();
     this.#control.close();
     this.#worker.terminate();
+    if (this.#joining) eventfdWrite(this.#doneFd!.fd); // wakes destroy's poll
+    else this.#closeDoneFd();
+  }
+
+  #closeDoneFd(): void {
+    this.#doneFd?.close();
+    this.#doneFd = null;
   }
 
   get exited(): boolean {
@@ -308,20 +330,28 @@ class ThreadWorker extends Assignable implements WorkerHandle {
   reap(): void {}
 
   async destroy(): Promise<void> {
-    if (this.#exited) return;
+    if (this.#exited || this.#joining) return;
     this.dropClientEnd();
     this.#control.shutdown();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#log.warn(
-          `thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`,
-        );
-        resolve();
-      }, THREAD_JOIN_TIMEOUT_MS);
-    });
-    await Promise.race([this.#done, timeout]);
-    clearTimeout(timer);
+    this.#joining = true;
+    const deadline = performance.now() + THREAD_JOIN_TIMEOUT_MS;
+    let left = THREAD_JOIN_TIMEOUT_MS;
+    try {
+      // 0 is a timeout or EINTR: poll again for what is left
+      while (
+        left > 0 && (await pollAsync([{ fd: this.#doneFd!.fd, events: POLLIN }], left)) === 0
+      ) {
+        left = Math.ceil(deadline - performance.now());
+      }
+    } finally {
+      this.#joining = false;
+    }
+    if (left <= 0 && !this.#exited) {
+      this.#log.warn(
+        `thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`,
+      );
+    }
     this.#finish();
+    this.#closeDoneFd();
   }
 }

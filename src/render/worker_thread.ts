@@ -1,13 +1,25 @@
 /**
  * Thread-mode worker entry (a Deno Worker). It receives its parameters in
- * one message, serves the context on this thread, reports how it ended and
- * closes itself.
+ * one message, serves the context on this thread, signals its done eventfd,
+ * reports how it ended and closes itself.
  */
 /// <reference lib="deno.worker" />
-import { runWorker, type WorkerParams } from "./worker_main.ts";
+import { close, eventfdWrite } from "../../ffi/libc.ts";
+import type { ThreadWorkerParams } from "./worker.ts";
+import { runWorker } from "./worker_main.ts";
 
-self.onmessage = (e: MessageEvent<WorkerParams>) => {
-  const how = runWorker(e.data);
+self.onmessage = (e: MessageEvent<ThreadWorkerParams>) => {
+  const { doneFd, ...params } = e.data;
+  let how = "failed";
+  try {
+    how = runWorker(params);
+  } finally {
+    // the server's destroy() polls this instead of waiting for our message
+    try {
+      eventfdWrite(doneFd);
+    } catch { /* the server's end is closed already */ }
+    close(doneFd);
+  }
   self.postMessage({ how });
   self.close();
 };
