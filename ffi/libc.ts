@@ -303,6 +303,18 @@ export function eventfdWrite(fd: number, value: bigint = 1n): void {
   if (n !== 8n) throw new LibcError("eventfd write", EINVAL);
 }
 
+/**
+ * A one-shot signal handed over as an eventfd (a worker telling its server
+ * it is ready, or done): adds 1, then closes this copy. A failed write is
+ * ignored: the receiver also watches the sender's socket or exit.
+ */
+export function eventfdSignalAndClose(fd: number): void {
+  try {
+    eventfdWrite(fd);
+  } catch { /* the receiver notices otherwise */ }
+  close(fd);
+}
+
 /** Reads and resets an eventfd counter; null when it is 0 and the fd is non-blocking. */
 export function eventfdRead(fd: number): bigint | null {
   const buf = new Uint8Array(8);

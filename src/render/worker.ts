@@ -271,7 +271,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
   /**
    * Signalled by the thread once it has freed its context, and by #finish.
    * destroy() waits on it with a poll on Deno's helper thread rather than a
-   * timer: Deno's first setTimeout loads its timers module, about 5 ms of CPU
+   * timer: Deno's first setTimeout loads its timers module, 6–8 ms of CPU
    * that every server paid at its first context's end.
    */
   #doneFd: OwnedFd | null = new OwnedFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));

@@ -8,7 +8,7 @@
  * socket naming the context it serves; then the proxy's requests follow on
  * the same socket.
  */
-import { close, eventfdWrite, getppid, setParentDeathSignal, SIGKILL } from "../../ffi/libc.ts";
+import { eventfdSignalAndClose, getppid, setParentDeathSignal, SIGKILL } from "../../ffi/libc.ts";
 import { SeqpacketSocket } from "../../ffi/socket.ts";
 import { type Level, Logger } from "../log.ts";
 import { type BackendHost, type ContextBackend, NullBackend } from "./backend.ts";
@@ -90,12 +90,8 @@ export function runWorker(
     return "fatal";
   }
   log.debug("ready; waiting for a context");
-  if (p.readyFd !== undefined) {
-    try {
-      eventfdWrite(p.readyFd);
-    } catch { /* the server is gone: awaitAssign will see it */ }
-    close(p.readyFd);
-  }
+  // a server that is gone shows in awaitAssign
+  if (p.readyFd !== undefined) eventfdSignalAndClose(p.readyFd);
   const who = awaitAssign(socket, log);
   if (!who) {
     socket.close();

@@ -4,7 +4,7 @@
  * reports how it ended and closes itself.
  */
 /// <reference lib="deno.worker" />
-import { close, eventfdWrite } from "../../ffi/libc.ts";
+import { eventfdSignalAndClose } from "../../ffi/libc.ts";
 import type { ThreadWorkerParams } from "./worker.ts";
 import { runWorker } from "./worker_main.ts";
 
@@ -15,10 +15,7 @@ self.onmessage = (e: MessageEvent<ThreadWorkerParams>) => {
     how = runWorker(params);
   } finally {
     // the server's destroy() polls this instead of waiting for our message
-    try {
-      eventfdWrite(doneFd);
-    } catch { /* the server's end is closed already */ }
-    close(doneFd);
+    eventfdSignalAndClose(doneFd);
   }
   self.postMessage({ how });
   self.close();
