@@ -305,12 +305,12 @@ export function eventfdWrite(fd: number, value: bigint = 1n): void {
 
 /**
  * A one-shot signal handed over as an eventfd (a worker telling its server
- * it is ready, or done): adds 1, then closes this copy. A failed write is
- * ignored: the receiver also watches the sender's socket or exit.
+ * it is ready, or done): adds `value` (1), then closes this copy. A failed
+ * write is ignored: the receiver also watches the sender's socket or exit.
  */
-export function eventfdSignalAndClose(fd: number): void {
+export function eventfdSignalAndClose(fd: number, value: bigint = 1n): void {
   try {
-    eventfdWrite(fd);
+    eventfdWrite(fd, value);
   } catch { /* the receiver notices otherwise */ }
   close(fd);
 }

@@ -399,6 +399,12 @@ Deno.test("vesper: started with SIGCHLD ignored (vtest's forking server leaves i
       assert(st !== null && st.code === 0, `${mode}: exit ${JSON.stringify(st)}\n${c.log()}`);
       assert(!/Uncaught|ECHILD/.test(c.log()), c.log());
       if (mode === "process") assert(/SIGCHLD came in ignored/.test(c.log()), c.log());
+      // a destroyed thread says how it ended, though destroy() terminates it before its last message
+      if (mode === "thread") {
+        for (const ctx of [2, 3]) {
+          assert(new RegExp(`thread worker \\(ctx ${ctx}\\) ended: eof`).test(c.log()), c.log());
+        }
+      }
       assert(await waitFor(() => c.workers().length === 0), `${mode}: workers left`);
       live.close();
     } finally {

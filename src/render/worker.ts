@@ -45,6 +45,7 @@ import { workerCommand, workerEntry } from "../permissions.ts";
 import { workerArgv } from "./worker_args.ts";
 import type { BackendKind, WorkerParams } from "./worker_main.ts";
 import { encodeAssign } from "./protocol.ts";
+import { THREAD_WAKE, threadDoneHow } from "./thread_done.ts";
 
 export type WorkerMode = "process" | "thread";
 
@@ -258,7 +259,10 @@ const THREAD_JOIN_TIMEOUT_MS = 5000;
 
 /** What a thread worker's first message carries: its parameters and where to say it is done. */
 export interface ThreadWorkerParams extends WorkerParams {
-  /** an eventfd the thread signals (and closes) when it has freed its context */
+  /**
+   * an eventfd the thread signals (and closes) when it has freed its context,
+   * adding `THREAD_DONE[how it ended]` (thread_done.ts)
+   */
   doneFd: number;
 }
 
@@ -314,7 +318,7 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     this.dropClientEnd();
     this.#control.close();
     this.#worker.terminate();
-    if (this.#joining) eventfdWrite(this.#doneFd!.fd); // wakes destroy's poll
+    if (this.#joining) eventfdWrite(this.#doneFd!.fd, THREAD_WAKE); // wakes destroy's poll
     else this.#closeDoneFd();
   }
 
@@ -345,6 +349,12 @@ class ThreadWorker extends Assignable implements WorkerHandle {
       }
     } finally {
       this.#joining = false;
+    }
+    // the thread's last message usually loses the race with the terminate below:
+    // say how it ended from what it added to the eventfd
+    if (!this.#exited) {
+      const how = threadDoneHow(eventfdRead(this.#doneFd!.fd) ?? 0n);
+      if (how) this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${how}`);
     }
     if (left <= 0 && !this.#exited) {
       this.#log.warn(

@@ -5,17 +5,18 @@
  */
 /// <reference lib="deno.worker" />
 import { eventfdSignalAndClose } from "../../ffi/libc.ts";
+import { THREAD_DONE } from "./thread_done.ts";
 import type { ThreadWorkerParams } from "./worker.ts";
 import { runWorker } from "./worker_main.ts";
 
 self.onmessage = (e: MessageEvent<ThreadWorkerParams>) => {
   const { doneFd, ...params } = e.data;
-  let how = "failed";
+  let how: keyof typeof THREAD_DONE = "failed";
   try {
     how = runWorker(params);
   } finally {
     // the server's destroy() polls this instead of waiting for our message
-    eventfdSignalAndClose(doneFd);
+    eventfdSignalAndClose(doneFd, THREAD_DONE[how]);
   }
   self.postMessage({ how });
   self.close();
