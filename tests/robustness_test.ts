@@ -189,7 +189,12 @@ class Chain {
   async run(argv: string[], timeoutS = 120): Promise<Client> {
     const c = this.client(argv, {}, timeoutS);
     const st = await c.done;
-    assert(st.code === 0, `${argv.join(" ")} exited with ${st.code}\n${c.describe()}`);
+    assert(
+      st.code === 0,
+      `${argv.join(" ")} exited with ${st.code}\n${c.describe()}\n--- server log:\n${
+        this.log().split("\n").slice(-60).join("\n")
+      }`,
+    );
     return c;
   }
 
