@@ -359,6 +359,16 @@ export class VenusRing {
       const used = ok ? (this.cur - before) >>> 0 : n;
       if (used > 0) this.onBatch!(used === n ? copy : copy.subarray(0, used));
     }
+    if (!ok) {
+      // where the batch lay, for a failure that comes and goes (the tail read again shows
+      // whether the guest moved it meanwhile)
+      const size = this.layout.bufferSize;
+      dec.log.warn(
+        `${dec.name}: ring state at the failure: batch of ${n} bytes from head ${before} ` +
+          `(buffer offset ${before & (size - 1)} of ${size}) to tail ${tail}, ` +
+          `consumed to ${this.cur}; tail now ${this.tail}`,
+      );
+    }
     return ok ? true : this.#fatal();
   }
 
