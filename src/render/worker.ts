@@ -299,13 +299,14 @@ class ThreadWorker extends Assignable implements WorkerHandle {
       type: "module",
       name: "vesper-ctx",
     });
-    this.#worker.onmessage = (e: MessageEvent<{ how: string }>) => {
-      this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${e.data.how}`);
+    // the thread's last message says only that it is over: how, it added to #doneFd
+    this.#worker.onmessage = () => {
+      this.#sayHowEnded();
       this.#finish();
     };
     this.#worker.onerror = (e) => {
       e.preventDefault();
-      this.#log.error(`thread worker (ctx ${this.ctxId ?? "spare"}) failed: ${e.message}`);
+      this.#log.error(`${this.#who} failed: ${e.message}`);
       this.#finish();
     };
     this.#worker.postMessage(params);
@@ -320,6 +321,17 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     this.#worker.terminate();
     if (this.#joining) eventfdWrite(this.#doneFd!.fd, THREAD_WAKE); // wakes destroy's poll
     else this.#closeDoneFd();
+  }
+
+  /** how logs name this worker */
+  get #who(): string {
+    return `thread worker (ctx ${this.ctxId ?? "spare"})`;
+  }
+
+  /** Logs how the thread ended, from what it added to #doneFd (thread_done.ts). */
+  #sayHowEnded(): void {
+    const how = this.#doneFd && threadDoneHow(eventfdRead(this.#doneFd.fd) ?? 0n);
+    if (how) this.#log.debug(`${this.#who} ended: ${how}`);
   }
 
   #closeDoneFd(): void {
@@ -350,17 +362,9 @@ class ThreadWorker extends Assignable implements WorkerHandle {
     } finally {
       this.#joining = false;
     }
-    // the thread's last message usually loses the race with the terminate below:
-    // say how it ended from what it added to the eventfd
-    if (!this.#exited) {
-      const how = threadDoneHow(eventfdRead(this.#doneFd!.fd) ?? 0n);
-      if (how) this.#log.debug(`thread worker (ctx ${this.ctxId ?? "spare"}) ended: ${how}`);
-    }
-    if (left <= 0 && !this.#exited) {
-      this.#log.warn(
-        `thread worker (ctx ${this.ctxId ?? "spare"}) did not end in time; terminating`,
-      );
-    }
+    // the thread's last message usually loses the race with the terminate below
+    if (!this.#exited) this.#sayHowEnded();
+    if (left <= 0 && !this.#exited) this.#log.warn(`${this.#who} did not end in time; terminating`);
     this.#finish();
     this.#closeDoneFd();
   }

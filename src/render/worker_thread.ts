@@ -1,7 +1,7 @@
 /**
  * Thread-mode worker entry (a Deno Worker). It receives its parameters in
- * one message, serves the context on this thread, signals its done eventfd,
- * reports how it ended and closes itself.
+ * one message, serves the context on this thread, adds how it ended to its
+ * done eventfd, tells the server it is over and closes itself.
  */
 /// <reference lib="deno.worker" />
 import { eventfdSignalAndClose } from "../../ffi/libc.ts";
@@ -18,6 +18,6 @@ self.onmessage = (e: MessageEvent<ThreadWorkerParams>) => {
     // the server's destroy() polls this instead of waiting for our message
     eventfdSignalAndClose(doneFd, THREAD_DONE[how]);
   }
-  self.postMessage({ how });
+  self.postMessage(null); // how: in the eventfd, which the server reads either way
   self.close();
 };
