@@ -8,10 +8,11 @@
  */
 import { SeqpacketSocket } from "../ffi/socket.ts";
 import { libc, MSG_DONTWAIT } from "../ffi/libc.ts";
+import { MSGHDR } from "../ffi/cmsg.ts";
 
 const [a, b] = SeqpacketSocket.pair();
 const buf = new Uint8Array(new ArrayBuffer(4096));
-const msghdr = new Uint8Array(new ArrayBuffer(56)); // all zero: no iovec, no control
+const msghdr = new Uint8Array(new ArrayBuffer(MSGHDR.SIZE)); // struct msghdr, all zero: no iovec, no control
 
 Deno.bench("tryRecv on an empty socket (the context loop's check)", { group: "idle" }, () => {
   if (a.tryRecv(buf, 28) !== "empty") throw new Error("a message arrived");
