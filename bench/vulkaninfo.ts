@@ -14,10 +14,13 @@
  * start: vtest execs one per client), launched as chroot → env → timeout →
  * taskset → vulkaninfo; "launch overhead" times `true` launched the same way.
  * A configuration whose run fails is reported as failed, the rest go on.
+ * The report ends with the start-up floor (bench/startup_floor.ts) against
+ * the C server's median.
  */
 import { parseArgs } from "node:util";
 import { ensureChroot, LVP_ICD } from "../src/harness/chroot.ts";
 import { startVtest, venusClientEnv, type VtestServer } from "../src/harness/vtest.ts";
+import { describeStartupFloor, measureStartupFloor } from "./startup_floor.ts";
 import {
   C_REFERENCE,
   type ServerConfig,
@@ -123,9 +126,11 @@ const rows = configs.map((c) => ({
   failures: c.failures,
 }));
 const cRow = rows.find((r) => r.name === "C server")!;
+// what Deno's start-up alone costs per client, beside the budget a 1.5x target leaves
+const floor = await measureStartupFloor(Math.min(RUNS, 10));
 
 if (values.json) {
-  console.log(JSON.stringify({ runs: RUNS, cpu: 0, rows }, null, 1));
+  console.log(JSON.stringify({ runs: RUNS, cpu: 0, rows, startupFloor: floor }, null, 1));
 } else {
   const f = (x: number) => Number.isNaN(x) ? "-" : x.toFixed(1);
   console.log(
@@ -149,4 +154,5 @@ if (values.json) {
       }`,
     );
   }
+  console.log(describeStartupFloor(floor, cRow.failed ? undefined : cRow.medianMs).join("\n"));
 }
