@@ -368,3 +368,115 @@ Deno.test("instance-level answers: the two protocol instance extensions", () => 
   assertEquals(r.ret, 0);
   assertEquals(r.pPropertyCount, { value: 2 });
 });
+
+/**
+ * A model check of the ring's batch logic against a guest that writes like
+ * Mesa's (whole commands, tail published after them, only into free space):
+ * random command sizes in small buffers (many wraps and straddling
+ * commands), random drain budgets, and commands that park the ring
+ * (vkWaitVirtqueueSeqnoMESA) until the context stream moves the virtqueue
+ * seqno on. After every step the head must sit on a command boundary, and
+ * exactly the instances created by commands before it must exist.
+ */
+Deno.test("ring: random sizes, budgets and parked commands execute every command once, in order", () => {
+  let seed = 0x2545f491;
+  const rand = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  for (const bufferSize of [256, 512, 1024]) {
+    const t = setup(bufferSize);
+    const ring = t.backend.rings.get(String(RING_ID))!;
+    let nextId = 100;
+    let vq = 0; // virtqueue seqno the context stream has submitted
+    let awaited = 0; // highest seqno a pushed wait asks for
+    /** [end position, instance id or 0] of every pushed command */
+    const cmds: [number, number][] = [];
+    let steps = 0;
+    let parkedDrains = 0;
+    const check = (what: string) => {
+      const head = t.head();
+      assertEquals(t.status() & RING_STATUS_FATAL, 0, `${what}: ${t.lines.slice(-3).join(" | ")}`);
+      const done = head === 0 ? 0 : cmds.findIndex(([end]) => end === head) + 1;
+      assert(done > 0 || head === 0, `${what}: head ${head} is not on a command boundary`);
+      for (let i = 0; i < cmds.length; i++) {
+        const id = cmds[i][1];
+        if (id) assertEquals(t.backend.objects.get(id) !== undefined, i < done, `${what}: ${id}`);
+      }
+    };
+    while (steps < 3000) {
+      steps++;
+      const what = `buffer ${bufferSize}, step ${steps}`;
+      switch (rand(4)) {
+        case 0:
+        case 1: { // the guest writes a few commands where they fit
+          for (let k = 1 + rand(4); k > 0; k--) {
+            let bytes: Uint8Array;
+            let id = 0;
+            const kind = rand(8);
+            const wait = kind === 0 && vq === awaited;
+            if (wait) {
+              bytes = encode("vkWaitVirtqueueSeqnoMESA", { seqno: awaited + 1 });
+            } else if (kind < 4) {
+              bytes = setReply(rand(64) * 16, 64);
+            } else {
+              id = nextId++;
+              bytes = encode("vkCreateInstance", {
+                pCreateInfo: {
+                  flags: 0,
+                  pApplicationInfo: {
+                    pApplicationName: "n".repeat(rand(bufferSize / 2 - 96)),
+                    applicationVersion: 1,
+                    pEngineName: null,
+                    engineVersion: 0,
+                    apiVersion: 0,
+                  },
+                  enabledLayerCount: 0,
+                  enabledExtensionCount: 0,
+                },
+                pAllocator: null,
+                pInstance: id,
+              });
+            }
+            if (t.tail + bytes.length - t.head() > bufferSize) {
+              if (id) nextId--;
+              break;
+            }
+            if (wait) awaited++;
+            t.push(bytes);
+            cmds.push([t.tail, id]);
+          }
+          break;
+        }
+        case 2: // the ring drains with a random budget
+          ring.drain(1 + rand(bufferSize));
+          if (ring.yielded) parkedDrains++;
+          break;
+        case 3: // the context stream moves the virtqueue seqno on
+          if (vq < awaited) {
+            vq++;
+            assert(
+              t.backend.submitCmd(
+                encode("vkSubmitVirtqueueSeqnoMESA", { ring: RING_ID, seqno: vq }),
+              ),
+              t.lines.join(),
+            );
+          }
+          break;
+      }
+      check(what);
+    }
+    // the guest stops: everything it wrote executes
+    while (vq < awaited) {
+      vq++;
+      t.backend.submitCmd(encode("vkSubmitVirtqueueSeqnoMESA", { ring: RING_ID, seqno: vq }));
+    }
+    for (let i = 0; i < 64 && t.head() !== t.tail; i++) ring.drain(1 + rand(bufferSize));
+    check(`buffer ${bufferSize}, end`);
+    assertEquals(t.head(), t.tail);
+    assert(ring.straddles > 0, `buffer ${bufferSize}: no command straddled the end`);
+    assert(parkedDrains > 0, `buffer ${bufferSize}: no drain stopped at a parked command`);
+  }
+});
