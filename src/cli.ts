@@ -11,7 +11,7 @@
 import { fdKind, SOCK_SEQPACKET, socketType } from "../ffi/libc.ts";
 import { isLevel, type Level, LEVELS, Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
-import { MAX_SPARE_DELAY_MS, SPARE_AFTER_CONTEXT_MS, SPARE_BUSY_MAX_MS } from "./render/server.ts";
+import { MAX_SPARE_DELAY_MS, SPARE_AFTER_CONTEXT_MS, SPARE_BUSY_MAX_MS } from "./render/spare.ts";
 
 export const USAGE = `vesper ${VERSION} — a Venus render server (drop-in for virgl_render_server)
 

@@ -7,7 +7,7 @@ import { PERMISSION_FLAGS, RUNTIME_FLAGS, workerCommand } from "../src/permissio
 import { parseWorkerArgs, workerArgv } from "../src/render/worker_args.ts";
 import { VERSION } from "../src/version.ts";
 import { parseServerArgs, UsageError } from "../src/cli.ts";
-import { SPARE_AFTER_CONTEXT_MS } from "../src/render/server.ts";
+import { SPARE_AFTER_CONTEXT_MS } from "../src/render/spare.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 

@@ -28,7 +28,7 @@ import {
   SPARE_AFTER_DESTROY_MS,
   SPARE_BUSY_MAX_MS,
   SPARE_IDLE_WINDOW_MS,
-} from "../src/render/server.ts";
+} from "../src/render/spare.ts";
 import { WORKER_MALLOC_TUNABLES, workerEnv } from "../src/render/worker.ts";
 import { processesMatching, VESPER_CMDLINE } from "../src/harness/vtest.ts";
 
