@@ -97,6 +97,25 @@ function setup(bufferSize = 4096) {
 const setReply = (offset: number, size = 1024) =>
   encode("vkSetReplyCommandStreamMESA", { pStream: { resourceId: 2, offset, size } });
 
+/** vkCreateInstance of instance `id` whose application name is `nameLength` bytes long */
+const createInstanceNamed = (id: number, nameLength: number) =>
+  encode("vkCreateInstance", {
+    pCreateInfo: {
+      flags: 0,
+      pApplicationInfo: {
+        pApplicationName: "n".repeat(nameLength),
+        applicationVersion: 1,
+        pEngineName: null,
+        engineVersion: 0,
+        apiVersion: 0,
+      },
+      enabledLayerCount: 0,
+      enabledExtensionCount: 0,
+    },
+    pAllocator: null,
+    pInstance: id,
+  });
+
 Deno.test("ring: reply stream + vkCreateInstance through the ring, head advances", () => {
   const t = setup();
   t.push(
@@ -270,22 +289,7 @@ Deno.test("ring: a large straddling command grows the scratch window", () => {
   const filler = setReply(0);
   for (let i = 0; i < 190; i++) t.push(filler); // 6840 bytes
   assert(t.notify(), t.lines.join());
-  const big = encode("vkCreateInstance", {
-    pCreateInfo: {
-      flags: 0,
-      pApplicationInfo: {
-        pApplicationName: "x".repeat(6000),
-        applicationVersion: 1,
-        pEngineName: null,
-        engineVersion: 0,
-        apiVersion: 0,
-      },
-      enabledLayerCount: 0,
-      enabledExtensionCount: 0,
-    },
-    pAllocator: null,
-    pInstance: 5,
-  });
+  const big = createInstanceNamed(5, 6000);
   t.push(big, filler);
   assert(t.notify(), t.lines.join());
   assertEquals(t.head(), t.tail);
@@ -423,22 +427,7 @@ Deno.test("ring: random sizes, budgets and parked commands execute every command
               bytes = setReply(rand(64) * 16, 64);
             } else {
               id = nextId++;
-              bytes = encode("vkCreateInstance", {
-                pCreateInfo: {
-                  flags: 0,
-                  pApplicationInfo: {
-                    pApplicationName: "n".repeat(rand(bufferSize / 2 - 96)),
-                    applicationVersion: 1,
-                    pEngineName: null,
-                    engineVersion: 0,
-                    apiVersion: 0,
-                  },
-                  enabledLayerCount: 0,
-                  enabledExtensionCount: 0,
-                },
-                pAllocator: null,
-                pInstance: id,
-              });
+              bytes = createInstanceNamed(id, rand(bufferSize / 2 - 96));
             }
             if (t.tail + bytes.length - t.head() > bufferSize) {
               if (id) nextId--;
