@@ -19,9 +19,10 @@
  * way) subtracted; the Worker's is measured inside its process.
  */
 import { parseArgs } from "node:util";
+import { REPO } from "../src/harness/chroot.ts";
 import { RUNTIME_FLAGS } from "../src/permissions.ts";
+import { median } from "./stats.ts";
 
-const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PIN = ["taskset", "-c", "0"];
 
 export interface StartupFloor {
@@ -37,11 +38,6 @@ export interface StartupFloor {
   /** a worker process's entry up to its argument check: runtime and worker modules */
   workerProcessStartMs: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 
 async function wallMs(argv: string[], env: Record<string, string>, okCodes: number[]) {
   const t0 = performance.now();

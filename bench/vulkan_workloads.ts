@@ -33,6 +33,7 @@ import {
 } from "../src/harness/chroot.ts";
 import { runVenusClient, startVtest, type VtestServer } from "../src/harness/vtest.ts";
 import { NO_FEEDBACK as NO_FEEDBACK_FLAGS, VESPER } from "../src/harness/workloads.ts";
+import { median } from "./stats.ts";
 
 const SRC = `${REPO}/bench/workloads`;
 const BUILD = `${SRC}/build`;
@@ -220,11 +221,6 @@ const pick = <T extends { id: string }>(all: T[], list: string, what: string): T
 const metrics = pick(METRICS, opts.metrics!, "metric");
 const configs = pick(CONFIGS, opts.configs!, "configuration");
 const pin = opts.cpu === "none" ? [] : ["taskset", "-c", opts.cpu!];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function run(argv: string[]): Promise<{ code: number; out: string }> {
   const o = await new Deno.Command(argv[0], {

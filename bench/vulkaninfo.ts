@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { ensureChroot, LVP_ICD } from "../src/harness/chroot.ts";
 import { startVtest, venusClientEnv, type VtestServer } from "../src/harness/vtest.ts";
 import { describeStartupFloor, measureStartupFloor } from "./startup_floor.ts";
+import { median, percentile } from "./stats.ts";
 import {
   C_REFERENCE,
   type ServerConfig,
@@ -106,22 +107,13 @@ try {
   for (const c of configs) await c.vtest?.stop();
 }
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-/** nearest-rank percentile */
-const pct = (xs: number[], p: number) =>
-  xs.length ? sorted(xs)[Math.max(0, Math.ceil(p * xs.length) - 1)] : NaN;
-const median = (xs: number[]) => {
-  const s = sorted(xs), n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-
 const rows = configs.map((c) => ({
   name: c.name,
   ok: c.ms.length,
   runs: c.skipped ? 0 : RUNS,
   failed: c.skipped || c.ms.length === 0,
   medianMs: median(c.ms),
-  p90Ms: pct(c.ms, 0.9),
+  p90Ms: percentile(c.ms, 0.9),
   minMs: c.ms.length ? Math.min(...c.ms) : NaN,
   failures: c.failures,
 }));
