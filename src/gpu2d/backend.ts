@@ -379,7 +379,11 @@ export class VhostUserGpuBackend {
         const q = this.#queue(dv.getUint32(0, true));
         const f = (o: number) => Number(dv.getBigUint64(o, true) & 0x1fffffffffffffn);
         const ok = q.vq.setAddrs({ desc: f(8), used: f(16), avail: f(24) });
-        if (!ok) throw new Error(`ring addresses of queue ${q.vq.index} are outside guest memory`);
+        if (!ok) {
+          throw new Error(
+            `ring addresses of queue ${q.vq.index} are outside guest memory or misaligned`,
+          );
+        }
         if (
           q.vq.index === CTRL_QUEUE && q.vq.lastAvail === 0 && q.vq.usedIdx === 0 &&
           this.device.resources.size > 0

@@ -8,16 +8,23 @@
  * memory. A bad chain yields a {@link ChainError}; the caller returns its
  * head with length 0 so the guest driver does not wait forever.
  *
- * Memory ordering. The rings are a plain ArrayBuffer over shared memory, so
- * JS Atomics cannot act on them. On x86-64 (TSO) the CPU keeps stores in
- * program order and loads in program order, and V8 does not reorder typed
- * array stores across each other, so "used element, then used.idx" and
- * "avail.idx, then ring entries" need no fence. The one reordering TSO
- * allows is a later load passing an earlier store; the two places where
- * that matters (publishing avail_event then re-reading avail.idx, and
- * publishing used.idx then reading used_event) get a full fence: a locked
- * read-modify-write (Atomics.add on a private SharedArrayBuffer compiles to
- * `lock xadd`), which orders all earlier stores before all later loads.
+ * Shared words. The index and event words the driver writes while we read
+ * them (avail.flags, avail.idx, used_event) and the ones it reads while we
+ * write them (used.idx, avail_event) are accessed through 16-bit typed
+ * arrays with Atomics: one untorn load or store each. (V8's unoptimized
+ * DataView getters and setters move a u16 a byte at a time, so a DataView
+ * read of avail.idx racing the driver's store can see 0x01ff between 0x00ff
+ * and 0x0100, which looks like a corrupt ring; tests/gpu2d/queue_test.ts.)
+ * That needs the alignment virtio requires anyway: avail 2, used 4 bytes.
+ * The used elements and the descriptors are only read or written while the
+ * other side leaves them alone, so plain views do.
+ *
+ * Memory ordering. Atomics.load/store are sequentially consistent: on
+ * x86-64 a load is a plain load and a store is an `xchg`, a full fence. So
+ * "used element, then used.idx" and "avail.idx, then ring entries" keep
+ * their order, and the two places where a later load must not pass an
+ * earlier store (publishing avail_event then re-reading avail.idx, and
+ * publishing used.idx then reading used_event) are ordered by the store.
  */
 import type { GuestMemory, GuestView } from "./guest_memory.ts";
 
@@ -27,12 +34,6 @@ const VRING_DESC_F_INDIRECT = 4;
 const VRING_AVAIL_F_NO_INTERRUPT = 1;
 /** Largest queue size virtio allows. */
 export const MAX_QUEUE_SIZE = 32768;
-
-const fenceCell = new Int32Array(new SharedArrayBuffer(4));
-/** Full memory barrier (see the module comment). */
-export function fullFence(): void {
-  Atomics.add(fenceCell, 0, 1);
-}
 
 /** The 64-bit address of descriptor `o` of `table`, for messages. */
 function hex(table: DataView, o: number): string {
@@ -91,19 +92,22 @@ export class SplitQueue {
 
   #gen = -1;
   #desc: DataView | null = null;
-  #avail: DataView | null = null;
-  #used: DataView | null = null;
+  /** avail as u16s: flags, idx, ring[num], used_event */
+  #avail: Uint16Array | null = null;
+  /** used as u16s (flags, idx, …, avail_event) and as u32s (elements from word 1) */
+  #used16: Uint16Array | null = null;
+  #used32: Uint32Array | null = null;
 
   constructor(readonly index: number, readonly mem: GuestMemory) {}
 
-  /** Sets up the ring addresses; false when they are not inside guest memory. */
+  /** Sets up the ring addresses; false when they are not inside guest memory or misaligned. */
   setAddrs(addrs: RingAddrs): boolean {
     this.addrs = addrs;
     this.#gen = -1;
     this.broken = false;
     if (!this.#map()) return false;
     // Resume where the used ring is (the ring survives a stop/start).
-    this.usedIdx = this.#used!.getUint16(2, true);
+    this.usedIdx = Atomics.load(this.#used16!, 1);
     this.signalledValid = false;
     return true;
   }
@@ -111,17 +115,21 @@ export class SplitQueue {
   /** True when the ring memory is mapped for the current memory table. */
   #map(): boolean {
     if (this.#gen === this.mem.generation && this.#desc) return true;
-    this.#desc = this.#avail = this.#used = null;
+    this.#desc =
+      this.#avail =
+      this.#used16 =
+      this.#used32 =
+        null;
     if (!this.addrs || this.num === 0) return false;
     const n = this.num;
     const d = this.mem.uva(this.addrs.desc, 16 * n);
     const a = this.mem.uva(this.addrs.avail, 6 + 2 * n);
     const u = this.mem.uva(this.addrs.used, 6 + 8 * n);
-    if (!d || !a || !u) return false;
-    const dv = (v: GuestView) => new DataView(v.buffer, v.byteOffset, v.byteLength);
-    this.#desc = dv(d);
-    this.#avail = dv(a);
-    this.#used = dv(u);
+    if (!d || !a || !u || a.byteOffset % 2 !== 0 || u.byteOffset % 4 !== 0) return false;
+    this.#desc = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    this.#avail = new Uint16Array(a.buffer, a.byteOffset, 3 + n);
+    this.#used16 = new Uint16Array(u.buffer, u.byteOffset, 3 + 4 * n);
+    this.#used32 = new Uint32Array(u.buffer, u.byteOffset, 1 + 2 * n);
     this.#gen = this.mem.generation;
     return true;
   }
@@ -133,7 +141,7 @@ export class SplitQueue {
   /** Number of chains the guest made available and we have not taken. */
   pending(): number {
     if (!this.ready) return 0;
-    const idx = this.#avail!.getUint16(2, true);
+    const idx = Atomics.load(this.#avail!, 1);
     const n = (idx - this.lastAvail) & 0xffff;
     if (n > this.num) {
       this.broken = true;
@@ -147,11 +155,11 @@ export class SplitQueue {
   /** Takes the next chain; null when none is pending. */
   pop(): Chain | null {
     if (this.pending() === 0) return null;
-    const head = this.#avail!.getUint16(4 + 2 * (this.lastAvail % this.num), true);
+    const head = this.#avail![2 + this.lastAvail % this.num];
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     if (this.eventIdx) {
       // avail_event: ask for a kick once the driver goes past what we took.
-      this.#used!.setUint16(4 + 8 * this.num, this.lastAvail, true);
+      Atomics.store(this.#used16!, 2 + 4 * this.num, this.lastAvail);
     }
     if (head >= this.num) {
       // Not even a valid id to hand back: the guest broke the ring.
@@ -223,13 +231,13 @@ export class SplitQueue {
   /** Returns a chain to the driver with `len` bytes written. */
   push(head: number, len: number): void {
     if (!this.ready) return;
-    const u = this.#used!;
-    const slot = 4 + 8 * (this.usedIdx % this.num);
-    u.setUint32(slot, head, true);
-    u.setUint32(slot + 4, len, true);
-    // TSO: the element is visible before the index that publishes it.
+    const u = this.#used32!;
+    const slot = 1 + 2 * (this.usedIdx % this.num);
+    u[slot] = head;
+    u[slot + 1] = len;
+    // the element is visible before the index that publishes it
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    u.setUint16(2, this.usedIdx, true);
+    Atomics.store(this.#used16!, 1, this.usedIdx);
   }
 
   /**
@@ -239,8 +247,7 @@ export class SplitQueue {
   enableNotifications(): boolean {
     if (!this.ready) return false;
     if (this.eventIdx) {
-      this.#used!.setUint16(4 + 8 * this.num, this.lastAvail, true);
-      fullFence();
+      Atomics.store(this.#used16!, 2 + 4 * this.num, this.lastAvail);
     }
     return this.pending() > 0;
   }
@@ -248,17 +255,17 @@ export class SplitQueue {
   /** Whether the driver wants an interrupt for the used entries added since the last one. */
   needsNotify(): boolean {
     if (!this.ready) return false;
-    fullFence(); // used.idx store before the used_event / flags load
+    // (push's seq_cst used.idx store comes before the used_event / flags load)
     const newIdx = this.usedIdx;
     if (!this.eventIdx) {
-      return (this.#avail!.getUint16(0, true) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+      return (Atomics.load(this.#avail!, 0) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
     }
     const old = this.signalledUsed;
     const valid = this.signalledValid;
     this.signalledUsed = newIdx;
     this.signalledValid = true;
     if (!valid) return true;
-    const event = this.#avail!.getUint16(4 + 2 * this.num, true);
+    const event = Atomics.load(this.#avail!, 2 + this.num);
     // vring_need_event: notify when used_event lies in [old, new).
     return ((newIdx - event - 1) & 0xffff) < ((newIdx - old) & 0xffff);
   }

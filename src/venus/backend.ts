@@ -199,8 +199,12 @@ export class StreamHandlers extends VulkanHandlers {
     if (!u8) return this.decoder.fail(`ring resource ${resId} is not an SHM resource`);
     const layout = ringLayout(pCreateInfo, u8.byteLength);
     if (typeof layout === "string") return this.decoder.fail(layout);
-    const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-    if (dv.getUint32(layout.head, true) !== 0 || dv.getUint32(layout.status, true) !== 0) {
+    // an SHM resource is a whole mapping: page-aligned, so its words are too
+    if (u8.byteOffset % 4 !== 0) return this.decoder.fail("ring resource not 4-byte aligned");
+    const words = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
+    if (
+      Atomics.load(words, layout.head >> 2) !== 0 || Atomics.load(words, layout.status >> 2) !== 0
+    ) {
       return this.decoder.fail("ring head/status not zero at creation");
     }
     let period = 0;

@@ -101,6 +101,7 @@ export function ringLayout(ci: RingCreateInfo, resSize: number): RingLayout | st
     if (base + size > resSize) {
       return `ring [${base}, +${size}) outside the resource (${resSize} bytes)`;
     }
+    if (base % 4 !== 0) return `ring offset ${base} not 4-byte aligned`;
     const regions: [string, number, number][] = [
       ["head", n(ci.headOffset, "headOffset"), 4],
       ["tail", n(ci.tailOffset, "tailOffset"), 4],
@@ -142,9 +143,16 @@ export function ringLayout(ci: RingCreateInfo, resSize: number): RingLayout | st
 const WINDOW = 4096;
 
 export class VenusRing {
-  readonly dv: DataView;
-  /** 32-bit view for atomic status updates (null when the memory is not 4-aligned) */
-  readonly #i32: Int32Array | null;
+  /**
+   * The resource as 32-bit words, for the control words the guest reads and
+   * writes concurrently (head, tail, status, extra): every access is one
+   * Atomics load or store of a whole word. A DataView would not do: V8's
+   * unoptimized DataView getters and setters move multi-byte values a byte
+   * at a time, so a tail read while the guest stores it can mix old and new
+   * bytes (a tail in the middle of a command), and a head store can be seen
+   * half-done by the guest. `vesper` measured this: tests/venus/ring_words_test.ts.
+   */
+  readonly #words: Uint32Array;
   /** renderer's free-running consumed-byte count (mirrors the head word) */
   cur = 0;
   /** VkRingMonitorInfoMESA period in µs, or 0 when the ring is not monitored */
@@ -185,21 +193,19 @@ export class VenusRing {
     readonly layout: RingLayout,
     readonly decoder: VenusDecoder,
   ) {
-    this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-    this.#i32 = u8.byteOffset % 4 === 0
-      ? new Int32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2)
-      : null;
+    if (u8.byteOffset % 4 !== 0) throw new RangeError("ring memory not 4-byte aligned");
+    this.#words = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
     decoder.afterCommand = (pos) => this.#setHead(this.#rangeHead + pos - this.#rangeStart);
   }
 
   get tail(): number {
-    return this.dv.getUint32(this.layout.tail, true);
+    return Atomics.load(this.#words, this.layout.tail >> 2);
   }
   get head(): number {
-    return this.dv.getUint32(this.layout.head, true);
+    return Atomics.load(this.#words, this.layout.head >> 2);
   }
   get status(): number {
-    return this.dv.getUint32(this.layout.status, true);
+    return Atomics.load(this.#words, this.layout.status >> 2);
   }
   /**
    * Sets status bits with an atomic read-modify-write: the guest clears ALIVE
@@ -208,12 +214,10 @@ export class VenusRing {
    * loads the status).
    */
   setStatusBits(bits: number): void {
-    if (this.#i32) Atomics.or(this.#i32, this.layout.status >> 2, bits);
-    else this.dv.setUint32(this.layout.status, this.status | bits, true);
+    Atomics.or(this.#words, this.layout.status >> 2, bits);
   }
   clearStatusBits(bits: number): void {
-    if (this.#i32) Atomics.and(this.#i32, this.layout.status >> 2, ~bits);
-    else this.dv.setUint32(this.layout.status, this.status & ~bits, true);
+    Atomics.and(this.#words, this.layout.status >> 2, ~bits);
   }
 
   /** Bytes published by the guest and not consumed yet. */
@@ -300,7 +304,8 @@ export class VenusRing {
 
   #setHead(v: number): void {
     this.cur = v >>> 0;
-    this.dv.setUint32(this.layout.head, this.cur, true);
+    // seq_cst (xchg on x86): the replies written before it are visible first
+    Atomics.store(this.#words, this.layout.head >> 2, this.cur);
   }
 
   /** Writes `value` at `offset` of the extra region; false when out of range. */
@@ -308,7 +313,7 @@ export class VenusRing {
     if (typeof offset !== "number" || offset % 4 !== 0 || offset + 4 > this.layout.extraSize) {
       return false;
     }
-    this.dv.setUint32(this.layout.extra + offset, value >>> 0, true);
+    Atomics.store(this.#words, (this.layout.extra + offset) >> 2, value >>> 0);
     return true;
   }
 

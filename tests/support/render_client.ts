@@ -345,7 +345,8 @@ export class ContextClient {
   }
 
   seqno(ring: number): number {
-    return this.shmem!.view.getUint32(ring * 4, true);
+    // whole-word load: Vesper stores it while we read (a DataView may read bytewise)
+    return Atomics.load(new Uint32Array(this.shmem!.buffer, ring * 4, 1), 0);
   }
 
   /** Waits for timeline `ring` to reach `seqno` (eventfd + shmem); false on timeout. */

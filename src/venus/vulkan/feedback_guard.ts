@@ -170,6 +170,11 @@ export class FeedbackGuard {
   #read(slot: Slot): bigint | null {
     const m = this.memory.get(slot.memory);
     if (!m || slot.offset < 0 || slot.offset + 8 > m.size) return null;
+    // the guest may be storing it right now: one whole 8-byte load when aligned
+    // (Mesa's slots are), not an unoptimized DataView's byte-at-a-time read
+    if (slot.offset % 8 === 0) {
+      return Atomics.load(new BigUint64Array(m.map.buffer, slot.offset, 1), 0);
+    }
     return m.map.view.getBigUint64(slot.offset, true);
   }
 }
