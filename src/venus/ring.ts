@@ -150,7 +150,7 @@ export class VenusRing {
    * unoptimized DataView getters and setters move multi-byte values a byte
    * at a time, so a tail read while the guest stores it can mix old and new
    * bytes (a tail in the middle of a command), and a head store can be seen
-   * half-done by the guest. `vesper` measured this: tests/venus/ring_words_test.ts.
+   * half-done by the guest (tests/shared_words_test.ts races both).
    */
   readonly #words: Uint32Array;
   /** renderer's free-running consumed-byte count (mirrors the head word) */
