@@ -14,7 +14,7 @@
  * arrays with Atomics: one untorn load or store each. (V8's unoptimized
  * DataView getters and setters move a u16 a byte at a time, so a DataView
  * read of avail.idx racing the driver's store can see 0x01ff between 0x00ff
- * and 0x0100, which looks like a corrupt ring; tests/gpu2d/queue_test.ts.)
+ * and 0x0100, which looks like a corrupt ring; tests/shared_words_test.ts.)
  * That needs the alignment virtio requires anyway: avail 2, used 4 bytes.
  * The used elements and the descriptors are only read or written while the
  * other side leaves them alone, so plain views do.

@@ -118,33 +118,22 @@ async function withGuest(
 }
 
 const out: Record<string, number> = {};
-const count = (name: string, read: () => number, ok: (v: number) => boolean) => {
+/** Reads here while the guest runs `job`; `whole` says whether one read saw a whole value. */
+async function readsBeside(name: string, job: string, whole: () => boolean): Promise<void> {
   let torn = 0, reads = 0;
-  return {
-    local: () => {
-      reads++;
-      if (!ok(read())) torn++;
-    },
-    save: () => {
-      out[name] = torn;
-      out[`${name}_reads`] = reads;
-    },
-  };
-};
+  await withGuest(job, () => {
+    reads++;
+    if (!whole()) torn++;
+  });
+  out[name] = torn;
+  out[`${name}_reads`] = reads;
+}
 const is32 = (v: number) => v === A32 || v === B32 || v === 0;
 const is16 = (v: number) => v === A16 || v === B16 || v === 0;
 
 // the tail, read by Vesper while the guest stores it
-for (
-  const [name, read] of [
-    ["ring_tail", () => ring.tail],
-    ["control_tail", () => dv.getUint32(TAIL, true)],
-  ] as const
-) {
-  const c = count(name, read, is32);
-  await withGuest("flip-tail", c.local);
-  c.save();
-}
+await readsBeside("ring_tail", "flip-tail", () => is32(ring.tail));
+await readsBeside("control_tail", "flip-tail", () => is32(dv.getUint32(TAIL, true)));
 
 // the head, stored by Vesper while the guest reads it
 for (
@@ -160,27 +149,20 @@ for (
 }
 
 // avail.idx, read by the queue while the guest stores it (0x00ff taken: 0 or 1 pending)
-{
-  let torn = 0, reads = 0;
-  await withGuest("flip-avail", () => {
-    q.lastAvail = A16;
-    q.broken = false;
-    reads++;
-    try {
-      const n = q.pending();
-      if (n !== 0 && n !== 1) torn++;
-    } catch (e) {
-      if (!(e instanceof RingError)) throw e;
-      torn++;
-    }
-  });
-  out.queue_avail = torn;
-  out.queue_avail_reads = reads;
-  const c = count("control_avail", () => dv.getUint16(AVAIL + 2, true), is16);
-  await withGuest("flip-avail", c.local);
-  c.save();
-}
+await readsBeside("queue_avail", "flip-avail", () => {
+  q.lastAvail = A16;
+  q.broken = false;
+  try {
+    const n = q.pending();
+    return n === 0 || n === 1;
+  } catch (e) {
+    if (!(e instanceof RingError)) throw e;
+    return false; // a jump beyond the queue size: marked corrupt
+  }
+});
+await readsBeside("control_avail", "flip-avail", () => is16(dv.getUint16(AVAIL + 2, true)));
 
+mem.clear();
 map.unmap();
 fd.close();
 console.log(JSON.stringify(out));
